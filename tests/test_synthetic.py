@@ -46,7 +46,8 @@ def landing_rows(generated_state: Path) -> dict[str, list[dict[str, str]]]:
     for name, files in result.by_type().items():
         for f in files:
             rows.setdefault(name, []).extend(
-                dict(r.values) for r in (f.rows or []) if (f.path, r.line) not in bad)
+                dict(r.values) for r in (f.rows or []) if (f.path, r.line) not in bad
+            )
     return rows
 
 
@@ -84,12 +85,25 @@ def test_reported_ssn_in_truth_matches_what_the_file_says(
 def test_identity_noise_of_every_kind_is_present(truth: dict[str, pd.DataFrame]) -> None:
     recs = truth["records"]
     tags = recs["noise"].str.split(";").explode().value_counts()
-    for kind in ("nickname", "name_typo", "surname_variant", "ssn_missing", "ssn_transposed", "ssn_digit",
-                 "ssn_invalid", "dob_swapped", "dob_off_by_one", "dob_missing", "married_name"):
+    for kind in (
+        "nickname",
+        "name_typo",
+        "surname_variant",
+        "ssn_missing",
+        "ssn_transposed",
+        "ssn_digit",
+        "ssn_invalid",
+        "dob_swapped",
+        "dob_off_by_one",
+        "dob_missing",
+        "married_name",
+    ):
         assert tags.get(kind, 0) > 0, f"no record with {kind}"
     ae = recs[recs["source_system"] == "adult_ed"]
     missing = ae["noise"].str.contains("ssn_missing").mean()
-    assert 0.30 < missing < 0.50, f"Adult Ed SSN missing rate {missing:.2f}, contract says many learners have none"
+    assert 0.30 < missing < 0.50, (
+        f"Adult Ed SSN missing rate {missing:.2f}, contract says many learners have none"
+    )
     ui = recs[recs["source_system"] == "ui"]
     assert not ui["noise"].str.contains("ssn_missing").any(), "a UI claim always carries an SSN"
 
@@ -128,7 +142,9 @@ def test_program_flow_has_the_expected_paths(truth: dict[str, pd.DataFrame]) -> 
     assert len(waitlisted & registered) > 3, "some VR wait-list customers are served by WP"
 
 
-def test_true_periods_follow_the_participation_rules(truth: dict[str, pd.DataFrame], generated_state: Path) -> None:
+def test_true_periods_follow_the_participation_rules(
+    truth: dict[str, pd.DataFrame], generated_state: Path
+) -> None:
     per = truth["periods"]
     assert set(per["program"]) == {"WP", "ADULT", "DW", "YOUTH", "ADULT_ED", "VR"}
     closed = per.dropna(subset=["exit_date"])
@@ -143,7 +159,8 @@ def test_true_periods_follow_the_participation_rules(truth: dict[str, pd.DataFra
         gap = (p["entry_date"] - p.groupby("person_id")["exit_date"].shift()).dt.days.dropna()
         assert (gap > 90).all()
     cutoff = dt.date.fromisoformat(
-        pd.read_json(generated_state / "truth" / "manifest.json", typ="series")["cutoff"])
+        pd.read_json(generated_state / "truth" / "manifest.json", typ="series")["cutoff"]
+    )
     open_ = per[per["exit_date"].isna() & per["program"].isin(["WP"])]
     assert len(open_) > 0 and (pd.Timestamp(cutoff) - open_["entry_date"]).dt.days.min() >= 0
 
@@ -180,7 +197,7 @@ def test_delivery_rules_are_exercised(generated_state: Path, truth: dict[str, pd
         first_drop[system] = min(first_drop.get(system, folder), folder)
         fulls[system] = fulls.get(system, 0) + (f.extract_type == "FULL")
     assert fulls and all(n >= 1 for n in fulls.values())
-    assert len({v for v in first_drop.values()}) == 1, "every system's first drop is on the same night"
+    assert len(set(first_drop.values())) == 1, "every system's first drop is on the same night"
     regs = truth["r_wp_registrations"]
     assert (regs["status"] == "Deleted").any(), "a voided (Deleted) registration"
     assert regs["removed_at_source"].any(), "a test registration removed at the source before a later FULL"
@@ -195,8 +212,12 @@ def test_as_of_cut_is_a_prefix_of_a_later_cut(tmp_path: Path) -> None:
 
     run(tmp_path / "full")
     run(tmp_path / "early", "--as-of", "2024-02-10")
-    early = sorted(p.relative_to(tmp_path / "early") for p in (tmp_path / "early" / "landing").rglob("*") if p.is_file())
-    later = {p.relative_to(tmp_path / "full") for p in (tmp_path / "full" / "landing").rglob("*") if p.is_file()}
+    early = sorted(
+        p.relative_to(tmp_path / "early") for p in (tmp_path / "early" / "landing").rglob("*") if p.is_file()
+    )
+    later = {
+        p.relative_to(tmp_path / "full") for p in (tmp_path / "full" / "landing").rglob("*") if p.is_file()
+    }
     assert early and set(early) < later
     for rel in early:
         assert (tmp_path / "early" / rel).read_bytes() == (tmp_path / "full" / rel).read_bytes(), rel
@@ -204,8 +225,22 @@ def test_as_of_cut_is_a_prefix_of_a_later_cut(tmp_path: Path) -> None:
 
 
 def test_cli_rejects_inconsistent_dates(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "synthetic", "--people", "10", "--out", str(tmp_path),
-                           "--as-of", "2020-01-01"], cwd=REPO_ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "synthetic",
+            "--people",
+            "10",
+            "--out",
+            str(tmp_path),
+            "--as-of",
+            "2020-01-01",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "dates must satisfy" in proc.stderr
 
 

@@ -1,0 +1,138 @@
+"""`python -m bench [generate] [--people N]`: run the benchmarks and update bench/results.md.
+
+Each benchmark runs its workload in a child process so that wall time and peak memory
+(the child's maximum resident set) are its own, then stores its numbers under its own name in
+bench/results.json; results.md is rendered from that file, with the machine noted per entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import machine
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS_JSON = HERE / "results.json"
+RESULTS_MD = HERE / "results.md"
+
+
+def run_child(cmd: list[str]) -> tuple[float, float, str]:
+    """Run a command; return (wall seconds, peak RSS in GB of the child, stderr)."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark step failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-4000:]}")
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, peak_kb / 1024 / 1024, proc.stderr
+
+
+def _dir_size(path: Path) -> tuple[int, int]:
+    files = [p for p in path.rglob("*") if p.is_file()]
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+def bench_generate(tier: str, people: int | None, out: Path) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "synthetic", "--tier", tier, "--seed", "42", "--out", str(out)]
+    if people:
+        cmd += ["--people", str(people)]
+    wall, peak_gb, log = run_child(cmd)
+    manifest = json.loads((out / "truth" / "manifest.json").read_text())
+    files, size = _dir_size(out / "landing")
+    phases: dict[str, float] = {}
+    for pattern, name in (
+        (r"simulated .* in ([\d.]+)s", "simulate"),
+        (r"wrote (\w+) drops \(([\d.]+)s\)", ""),
+        (r"wrote \d+ wage quarters.*\(([\d.]+)s\)", "wages"),
+    ):
+        for m in re.finditer(pattern, log):
+            phases[name or m.group(1)] = float(m.group(m.lastindex or 1))
+    return {
+        "command": " ".join(cmd[2:]),
+        "wall_s": round(wall, 1),
+        "peak_rss_gb": round(peak_gb, 2),
+        "people": manifest["people"],
+        "person_records": manifest["person_records"],
+        "person_records_by_system": manifest["person_records_by_system"],
+        "wage_rows": manifest["wage_rows"],
+        "wage_quarters": len(manifest["wage_quarters"]),
+        "landing_files": files,
+        "landing_gb": round(size / 1024**3, 2),
+        "phases_s": phases,
+        "machine": machine.describe(),
+    }
+
+
+def render(results: dict[str, Any]) -> str:
+    out = [
+        "# Benchmark results",
+        "",
+        "Written by `make bench` (`python -m bench`); each entry notes the machine it ran on.",
+        "Numbers are measurements, never test assertions.",
+        "",
+    ]
+    g = results.get("generate")
+    if g:
+        m = g["machine"]
+        out += [
+            "## Synthetic state generation",
+            "",
+            f"`python -m {g['command']}` — measured {m['measured_at']} on {m['cores']} cores "
+            f"({m['cpu']}), {m['memory_gb']} GB RAM, {m['os']}, Python {m['python']}.",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            f"| wall time | {g['wall_s']} s |",
+            f"| peak memory (max RSS) | {g['peak_rss_gb']} GB |",
+            f"| people | {g['people']:,} |",
+            f"| person records | {g['person_records']:,} |",
+            f"| wage rows | {g['wage_rows']:,} in {g['wage_quarters']} quarters |",
+            f"| landing zone | {g['landing_files']:,} files, {g['landing_gb']} GB |",
+            "",
+            "Person records by system: "
+            + ", ".join(f"{k} {v:,}" for k, v in g["person_records_by_system"].items()),
+            "",
+            "Seconds since start at the end of each phase: "
+            + ", ".join(f"{k} {v}" for k, v in g["phases_s"].items()),
+            "",
+        ]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    ap.add_argument("which", nargs="*", help="benchmarks to run: generate (default: all)")
+    ap.add_argument("--tier", default="state")
+    ap.add_argument("--people", type=int, help="override the tier's size (for a quick run)")
+    ap.add_argument("--work", type=Path, default=REPO / "var" / "bench", help="where the benchmark data goes")
+    args = ap.parse_args(argv)
+    known = ["generate"]
+    which = args.which or known
+    if unknown := sorted(set(which) - set(known)):
+        ap.error(f"unknown benchmark(s) {unknown}; known: {known}")
+    results: dict[str, Any] = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
+    if "generate" in which:
+        print(f"generating the {args.tier} tier into {args.work / 'state'} ...", flush=True)
+        results["generate"] = bench_generate(args.tier, args.people, args.work / "state")
+        g = results["generate"]
+        print(
+            f"  {g['wall_s']} s, peak {g['peak_rss_gb']} GB, {g['person_records']:,} person records, "
+            f"{g['wage_rows']:,} wage rows"
+        )
+    RESULTS_JSON.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    RESULTS_MD.write_text(render(results))
+    print(f"results: {RESULTS_MD}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

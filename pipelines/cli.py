@@ -1,0 +1,140 @@
+"""Command line: `python -m pipelines run --landing DIR --warehouse DIR`.
+
+Runs `nightly_job` in this process against the Dagster instance in DAGSTER_HOME (created, with
+the repository's `dagster.yaml`, when missing), so the run appears in `make dev`'s UI. Prints
+what ran and where the outputs are; exits 1 when the run fails (naming the failing steps and
+their errors) and 2 when the arguments are unusable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from pipelines.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from dagster import ExecuteInProcessResult
+
+EXIT_OK = 0
+EXIT_RUN_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines",
+        description="Workforce warehouse pipeline (Dagster code location: pipelines.definitions).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser(
+        "run",
+        help="run nightly_job in-process against DAGSTER_HOME",
+        description=(
+            "Run nightly_job in this process: verify the landing zone and build the warehouse. "
+            "The run is recorded in the Dagster instance at DAGSTER_HOME (default var/dagster_home)."
+        ),
+    )
+    run.add_argument("--landing", required=True, type=Path, help="landing-zone root (<landing>/<system>/...)")
+    run.add_argument("--warehouse", required=True, type=Path, help="warehouse directory (created if missing)")
+    run.add_argument(
+        "--run-date", type=_iso_date, default=None, help="act as of this date (YYYY-MM-DD); default today"
+    )
+    return parser
+
+
+def _error(out: TextIO, message: str) -> int:
+    print(f"error: {message}", file=out)
+    return EXIT_USAGE
+
+
+def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    try:
+        settings = Settings.from_env().with_paths(
+            landing=args.landing, warehouse=args.warehouse, run_date=args.run_date
+        )
+    except SettingsError as exc:
+        return _error(err, str(exc))
+    if not settings.landing.exists():
+        return _error(err, f"landing zone not found: {settings.landing}")
+    if not settings.landing.is_dir():
+        return _error(err, f"landing zone is not a directory: {settings.landing}")
+    if settings.warehouse.exists() and not settings.warehouse.is_dir():
+        return _error(err, f"warehouse is not a directory: {settings.warehouse}")
+    settings.warehouse.mkdir(parents=True, exist_ok=True)
+    dagster_home = settings.prepare_dagster_instance()
+
+    # Dagster is imported only now: DAGSTER_HOME and WW_DAGSTER_STORAGE are set.
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import NIGHTLY_JOB, build_defs
+
+    defs = build_defs(settings)
+    job = defs.resolve_job_def(NIGHTLY_JOB)
+    print(f"nightly_job: landing {settings.landing} -> warehouse {settings.warehouse}", file=out)
+    started = time.monotonic()
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            tags={"ww/launched_by": "cli"},
+        )
+        elapsed = time.monotonic() - started
+
+        _print_summary(result, elapsed, settings, dagster_home, out)
+        if result.success:
+            return EXIT_OK
+        _print_failures(result, err)
+        return EXIT_RUN_FAILED
+
+
+def _print_summary(
+    result: ExecuteInProcessResult, elapsed: float, settings: Settings, dagster_home: Path, out: TextIO
+) -> None:
+    status = "SUCCESS" if result.success else "FAILURE"
+    print(f"run {result.run_id}: {status} in {elapsed:.1f}s", file=out)
+    for event in result.all_events:
+        if event.is_step_materialization:
+            mat = event.step_materialization_data.materialization
+            path = mat.metadata.get("path")
+            where = f" -> {path.value}" if path is not None else ""
+            print(f"  materialized {mat.asset_key.to_user_string()}{where}", file=out)
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.asset_check_evaluation_data
+            verdict = "passed" if evaluation.passed else "FAILED"
+            note = f": {evaluation.description}" if evaluation.description else ""
+            print(f"  check {evaluation.check_name} {verdict}{note}", file=out)
+    print(f"  warehouse: {settings.warehouse}", file=out)
+    print(f"  dagster home: {dagster_home}", file=out)
+
+
+def _print_failures(result: ExecuteInProcessResult, err: TextIO) -> None:
+    failures = [e for e in result.all_events if e.is_step_failure]
+    for event in failures:
+        data = event.step_failure_data
+        message = data.error.message.strip() if data is not None and data.error else "(no message)"
+        print(f"error: step {event.step_key} failed: {message}", file=err)
+    if not failures:
+        run_failure = next((e for e in result.all_events if e.event_type_value == "RUN_FAILURE"), None)
+        detail = run_failure.message if run_failure is not None else None
+        print(f"error: {detail or 'run failed'}", file=err)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "run":
+        return run_command(args)
+    return EXIT_USAGE  # pragma: no cover - argparse enforces the command

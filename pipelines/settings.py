@@ -1,0 +1,155 @@
+"""Runtime settings: the one module that reads the process environment.
+
+Everything else receives a `Settings` (or the resource built from it). Paths are resolved to
+absolute paths here, relative to the current directory; the defaults live under `var/` in the
+repository so that `python -c "import pipelines.definitions"` works with nothing set.
+
+| variable | meaning | default |
+|---|---|---|
+| `WW_LANDING` | landing-zone root (`<landing>/<system>/<YYYYMMDD>/…`) | `var/landing` |
+| `WW_WAREHOUSE` | warehouse directory (DuckDB files, Parquet, inventory) | `var/warehouse` |
+| `WW_SHARED_DIR` | the shared contract directory (`extracts/README.md`) | `../shared` beside the repo |
+| `WW_RUN_DATE` | run as of this date (`YYYY-MM-DD`) instead of today | unset (today) |
+| `WW_TIMEZONE` | time zone of the schedule and of "today" | `America/Chicago` |
+| `WW_NIGHTLY_CRON` | cron of the nightly schedule | `0 2 * * *` |
+| `WW_SENSOR_INTERVAL_SECONDS` | how often the landing sensor looks | `60` |
+| `DAGSTER_HOME` | Dagster instance directory (holds `dagster.yaml`) | `var/dagster_home` |
+| `WW_DAGSTER_STORAGE` | run/event/schedule SQLite storage of the local instance | `$DAGSTER_HOME` |
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+"""The repository checkout (this package is installed editable)."""
+
+INSTANCE_TEMPLATE = REPO_ROOT / "dagster.yaml"
+"""The local instance configuration copied into a fresh DAGSTER_HOME."""
+
+_CRON_FIELD = re.compile(r"^[\d*/,\-]+$")
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the pipeline cannot use."""
+
+
+def _path(value: str | os.PathLike[str]) -> Path:
+    return Path(value).expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the pipeline reads and writes, and when it runs."""
+
+    landing: Path = field(default_factory=lambda: REPO_ROOT / "var" / "landing")
+    warehouse: Path = field(default_factory=lambda: REPO_ROOT / "var" / "warehouse")
+    shared_dir: Path = field(default_factory=lambda: REPO_ROOT.parent / "shared")
+    run_date: date | None = None
+    timezone: str = "America/Chicago"
+    nightly_cron: str = "0 2 * * *"
+    sensor_interval_seconds: int = 60
+    dagster_home: Path = field(default_factory=lambda: REPO_ROOT / "var" / "dagster_home")
+    dagster_storage: Path | None = None
+
+    def __post_init__(self) -> None:
+        fields = self.nightly_cron.split()
+        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+            raise SettingsError(
+                f"WW_NIGHTLY_CRON must be a 5-field cron expression, got {self.nightly_cron!r}"
+            )
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise SettingsError(f"WW_TIMEZONE is not a known time zone: {self.timezone!r}") from exc
+        if self.sensor_interval_seconds < 5:
+            raise SettingsError(
+                f"WW_SENSOR_INTERVAL_SECONDS must be at least 5, got {self.sensor_interval_seconds}"
+            )
+        for name in ("landing", "warehouse", "dagster_home", "shared_dir", "dagster_storage"):
+            value = getattr(self, name)
+            if value is not None and not value.is_absolute():
+                object.__setattr__(self, name, _path(value))
+
+    @property
+    def dagster_storage_dir(self) -> Path:
+        """The SQLite storage directory of the local instance (defaults to DAGSTER_HOME)."""
+        return self.dagster_storage if self.dagster_storage is not None else self.dagster_home
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from the environment (or from `environ`, for tests)."""
+        env = os.environ if environ is None else environ
+        kwargs: dict[str, object] = {}
+
+        def text(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        if (v := text("WW_LANDING")) is not None:
+            kwargs["landing"] = _path(v)
+        if (v := text("WW_WAREHOUSE")) is not None:
+            kwargs["warehouse"] = _path(v)
+        if (v := text("WW_SHARED_DIR")) is not None:
+            kwargs["shared_dir"] = _path(v)
+        if (v := text("WW_RUN_DATE")) is not None:
+            try:
+                kwargs["run_date"] = date.fromisoformat(v)
+            except ValueError as exc:
+                raise SettingsError(f"WW_RUN_DATE must be YYYY-MM-DD, got {v!r}") from exc
+        if (v := text("WW_TIMEZONE")) is not None:
+            kwargs["timezone"] = v
+        if (v := text("WW_NIGHTLY_CRON")) is not None:
+            kwargs["nightly_cron"] = v
+        if (v := text("WW_SENSOR_INTERVAL_SECONDS")) is not None:
+            try:
+                kwargs["sensor_interval_seconds"] = int(v)
+            except ValueError as exc:
+                raise SettingsError(f"WW_SENSOR_INTERVAL_SECONDS must be an integer, got {v!r}") from exc
+        if (v := text("DAGSTER_HOME")) is not None:
+            if not Path(v).is_absolute():
+                raise SettingsError(f"DAGSTER_HOME must be an absolute path, got {v!r}")
+            kwargs["dagster_home"] = _path(v)
+        if (v := text("WW_DAGSTER_STORAGE")) is not None:
+            if not Path(v).is_absolute():
+                raise SettingsError(f"WW_DAGSTER_STORAGE must be an absolute path, got {v!r}")
+            kwargs["dagster_storage"] = _path(v)
+        return cls(**kwargs)  # type: ignore[arg-type]
+
+    def with_paths(
+        self,
+        *,
+        landing: str | os.PathLike[str] | None = None,
+        warehouse: str | os.PathLike[str] | None = None,
+        run_date: date | None = None,
+    ) -> Settings:
+        """A copy with command-line overrides applied."""
+        return replace(
+            self,
+            landing=_path(landing) if landing is not None else self.landing,
+            warehouse=_path(warehouse) if warehouse is not None else self.warehouse,
+            run_date=run_date if run_date is not None else self.run_date,
+        )
+
+    def prepare_dagster_instance(self) -> Path:
+        """Make DAGSTER_HOME usable by Dagster and return it.
+
+        Creates DAGSTER_HOME and the storage directory, copies the repository's
+        `dagster.yaml` there when the instance has none, and exports DAGSTER_HOME and
+        WW_DAGSTER_STORAGE (absolute) into this process's environment, where Dagster reads them.
+        """
+        self.dagster_home.mkdir(parents=True, exist_ok=True)
+        self.dagster_storage_dir.mkdir(parents=True, exist_ok=True)
+        instance_yaml = self.dagster_home / "dagster.yaml"
+        if not instance_yaml.exists():
+            shutil.copyfile(INSTANCE_TEMPLATE, instance_yaml)
+        os.environ["DAGSTER_HOME"] = str(self.dagster_home)
+        os.environ["WW_DAGSTER_STORAGE"] = str(self.dagster_storage_dir)
+        return self.dagster_home
