@@ -20,12 +20,23 @@ from synthetic.config import GeneratorConfig
 from synthetic.formats import SPECS, FileSpec
 from synthetic.population import EPOCH, day
 
-ENCODING = {"ui": "ascii", "ui_wages": "ascii", "wp": "utf-8", "title1": "utf-8", "vr": "cp1252",
-            "adult_ed": "utf-8"}
+ENCODING = {
+    "ui": "ascii",
+    "ui_wages": "ascii",
+    "wp": "utf-8",
+    "title1": "utf-8",
+    "vr": "cp1252",
+    "adult_ed": "utf-8",
+}
 NEWLINE = {"vr": "\r\n"}
 BAD_BYTE = {"cp1252": "\udc81", "utf-8": "\udcff", "ascii": "\udcff"}
-BAD_DATE = {"ui": "20240231", "wp": "02/30/2024", "title1": "2024-02-30", "vr": "20230931",
-            "adult_ed": "2/30/2024"}
+BAD_DATE = {
+    "ui": "20240231",
+    "wp": "02/30/2024",
+    "title1": "2024-02-30",
+    "vr": "20230931",
+    "adult_ed": "2/30/2024",
+}
 
 
 def ymd(d: int) -> str:
@@ -48,8 +59,11 @@ class Schedule:
 def schedule(cfg: GeneratorConfig, system: str, rng: np.random.Generator) -> Schedule:
     first, last = day(cfg.full_date), day(cfg.end_date)
     nights = np.arange(first, last + 1)
-    fulls = {first + k * cfg.refresh_full_every_days for k in range(0, 100)
-             if first + k * cfg.refresh_full_every_days <= last}
+    fulls = {
+        first + k * cfg.refresh_full_every_days
+        for k in range(0, 100)
+        if first + k * cfg.refresh_full_every_days <= last
+    }
     keep = (rng.random(len(nights)) >= cfg.flow.missing_night) | np.isin(nights, list(fulls))
     keep[-1] = True
     return Schedule(system, nights[keep], fulls)
@@ -69,8 +83,14 @@ class FaultLog:
     rows: list[tuple[str, int, str, str]] = field(default_factory=list)  # path, line, kind, key
 
 
-def plan_deliveries(cfg: GeneratorConfig, spec: FileSpec, v: pd.DataFrame, sch: Schedule,
-                    removed_day: np.ndarray, rng: np.random.Generator) -> Delivery:
+def plan_deliveries(
+    cfg: GeneratorConfig,
+    spec: FileSpec,
+    v: pd.DataFrame,
+    sch: Schedule,
+    removed_day: np.ndarray,
+    rng: np.random.Generator,
+) -> Delivery:
     n = len(v)
     key = v["_key"].to_numpy()
     ts_day = v["ts"].to_numpy(dtype=np.int64) // 86_400
@@ -177,7 +197,9 @@ def fixed_width_bytes(columns: list[np.ndarray], widths: list[int]) -> bytes:
         joined = joined.combine_chunks()
     if len(joined) == 0:
         return b""
-    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)[joined.offset : joined.offset + len(joined) + 1]
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)[
+        joined.offset : joined.offset + len(joined) + 1
+    ]
     data = joined.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
     return bytes(data)
 
@@ -230,8 +252,10 @@ def write_bytes(path: Path, data: bytes) -> str:
 
 def write_ctl(path: Path, records: int, digest: str, full: bool, drop_day: int) -> None:
     d = EPOCH + dt.timedelta(days=drop_day)
-    text = (f"records={records}\nsha256={digest}\nextract_type={'FULL' if full else 'DELTA'}\n"
-            f"extract_date={d.isoformat()}\n")
+    text = (
+        f"records={records}\nsha256={digest}\nextract_type={'FULL' if full else 'DELTA'}\n"
+        f"extract_date={d.isoformat()}\n"
+    )
     path.write_bytes(text.encode("ascii"))
 
 
@@ -242,9 +266,18 @@ def encode_lines(lines: list[str], system: str, bom: bool, trailing_blank: bool)
     return (b"\xef\xbb\xbf" + data) if bom else data
 
 
-def write_file_type(landing: Path, name: str, v: pd.DataFrame, cols: dict[str, np.ndarray],
-                    plan: Delivery, sch: Schedule, cutoff: int, rng: np.random.Generator,
-                    cfg: GeneratorConfig, faults: FaultLog) -> int:
+def write_file_type(
+    landing: Path,
+    name: str,
+    v: pd.DataFrame,
+    cols: dict[str, np.ndarray],
+    plan: Delivery,
+    sch: Schedule,
+    cutoff: int,
+    rng: np.random.Generator,
+    cfg: GeneratorConfig,
+    faults: FaultLog,
+) -> int:
     """Write every drop (up to the cutoff) of one file type; returns the number of files written."""
     spec = SPECS[name]
     raw = {k: np.asarray(a, dtype=object) for k, a in cols.items()}
@@ -252,7 +285,11 @@ def write_file_type(landing: Path, name: str, v: pd.DataFrame, cols: dict[str, n
     lines = join_fields(spec, quoted) if len(v) else np.zeros(0, dtype=object)
     ts = v["ts"].to_numpy(dtype=np.int64) if len(v) else np.zeros(0, dtype=np.int64)
     keys = v["_key"].to_numpy() if len(v) else np.zeros(0, dtype=object)
-    order = np.lexsort((keys[plan.version], ts[plan.version], plan.drop)) if len(plan.version) else []
+    order: np.ndarray = (
+        np.lexsort((keys[plan.version], ts[plan.version], plan.drop))
+        if len(plan.version)
+        else np.zeros(0, int)
+    )
     ver, drp, flt = plan.version[order], plan.drop[order], plan.fault[order]
     bounds = np.searchsorted(drp, np.arange(len(sch.dates) + 1))
     blank_line = rng.random(len(sch.dates)) < cfg.flow.trailing_blank_line  # drawn for every night
@@ -269,7 +306,9 @@ def write_file_type(landing: Path, name: str, v: pd.DataFrame, cols: dict[str, n
             if flt[j]:
                 fields = {c: str(raw[c][ver[j]]) for c in spec.columns}
                 out.append(corrupt(spec, fields, str(flt[j]), rng))
-                faults.rows.append((f"{spec.system}/{stamp}/{fname}", len(out) + 1, str(flt[j]), str(keys[ver[j]])))
+                faults.rows.append(
+                    (f"{spec.system}/{stamp}/{fname}", len(out) + 1, str(flt[j]), str(keys[ver[j]]))
+                )
             else:
                 out.append(str(lines[ver[j]]))
         full = int(d) in sch.full

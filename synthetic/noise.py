@@ -59,7 +59,9 @@ def typo(r: random.Random, s: str) -> str:
     return s[:i] + (c.upper() if s[i].isupper() else c) + s[i + 1 :]
 
 
-def _dob(r: random.Random, cfg: GeneratorConfig, true_day: int, tags: list[str]) -> tuple[int, int, int] | None:
+def _dob(
+    r: random.Random, cfg: GeneratorConfig, true_day: int, tags: list[str]
+) -> tuple[int, int, int] | None:
     n = cfg.noise
     d = EPOCH + dt.timedelta(days=true_day)
     y, m, dd = d.year, d.month, d.day
@@ -123,7 +125,9 @@ def _ssn(r: random.Random, cfg: GeneratorConfig, system: str, ssn: str, tags: li
     return ssn
 
 
-def _surname(r: random.Random, cfg: GeneratorConfig, person: Mapping[str, Any], created: int, tags: list[str]) -> str:
+def _surname(
+    r: random.Random, cfg: GeneratorConfig, person: Mapping[str, Any], created: int, tags: list[str]
+) -> str:
     last = str(person["last"])
     mday = int(person["marriage_day"])
     if mday >= 0 and created >= mday:
@@ -142,7 +146,9 @@ def _surname(r: random.Random, cfg: GeneratorConfig, person: Mapping[str, Any], 
     return last
 
 
-def report(r: random.Random, cfg: GeneratorConfig, system: str, person: Mapping[str, Any], created: int) -> Reported:
+def report(
+    r: random.Random, cfg: GeneratorConfig, system: str, person: Mapping[str, Any], created: int
+) -> Reported:
     """One source record's identity for a real person (person_id >= 0)."""
     n = cfg.noise
     tags: list[str] = []
@@ -166,21 +172,48 @@ def report(r: random.Random, cfg: GeneratorConfig, system: str, person: Mapping[
     sex = "U" if r.random() < n.sex_unknown else str(person["sex"])
     phone = "" if r.random() < n.phone_missing else str(person["phone"])
     email = "" if r.random() < n.email_missing else str(person["email"])
-    return Reported(first, middle, last, suffix, _dob(r, cfg, int(person["dob"]), tags),
-                    _ssn(r, cfg, system, str(person["ssn"]), tags), sex, phone, email, ";".join(tags))
+    return Reported(
+        first,
+        middle,
+        last,
+        suffix,
+        _dob(r, cfg, int(person["dob"]), tags),
+        _ssn(r, cfg, system, str(person["ssn"]), tags),
+        sex,
+        phone,
+        email,
+        ";".join(tags),
+    )
 
 
 def test_record(r: random.Random) -> Reported:
     """Staff test registrations, found in every real system."""
-    return Reported(r.choice(("Test", "Testing", "Demo")), "", r.choice(("Record", "Test", "Do Not Use")),
-                    "", (1900, 1, 1), r.choice(("", "999999999")), "U", "", "", "test_record")
+    return Reported(
+        r.choice(("Test", "Testing", "Demo")),
+        "",
+        r.choice(("Record", "Test", "Do Not Use")),
+        "",
+        (1900, 1, 1),
+        r.choice(("", "999999999")),
+        "U",
+        "",
+        "",
+        "test_record",
+    )
 
 
-def address(r: random.Random, cfg: GeneratorConfig, person: Mapping[str, Any], ident_day: int) -> dict[str, str]:
+def address(
+    r: random.Random, cfg: GeneratorConfig, person: Mapping[str, Any], ident_day: int
+) -> dict[str, str]:
     moved = 0 <= int(person["move_day"]) <= ident_day
     sfx = "_2" if moved else ""
     street = str(person[f"street{sfx}"])
     if r.random() < cfg.noise.address_typo:
         street = typo(r, street)
-    return {"street": street, "city": str(person[f"city{sfx}"]), "state": "IA",
-            "zip5": str(person[f"zip5{sfx}"]), "zip4": str(person[f"zip4{sfx}"])}
+    return {
+        "street": street,
+        "city": str(person[f"city{sfx}"]),
+        "state": "IA",
+        "zip5": str(person[f"zip5{sfx}"]),
+        "zip4": str(person[f"zip4{sfx}"]),
+    }

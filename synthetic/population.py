@@ -76,8 +76,12 @@ def _addresses(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     street = num.astype(str).astype(object) + " " + direction + word + " " + suf
     place = rng.choice(len(vocab.PLACES), size=n, p=vocab.PLACE_WEIGHTS)
     city = np.asarray([vocab.PLACES[i][0] for i in place], dtype=object)
-    zips = np.asarray([vocab.PLACES[i][1][rng.integers(0, len(vocab.PLACES[i][1]))] for i in place], dtype=object)
-    zip4 = np.where(rng.random(n) < 0.6, np.char.zfill(rng.integers(1, 10000, n).astype(str), 4), "").astype(object)
+    zips = np.asarray(
+        [vocab.PLACES[i][1][rng.integers(0, len(vocab.PLACES[i][1]))] for i in place], dtype=object
+    )
+    zip4 = np.where(rng.random(n) < 0.6, np.char.zfill(rng.integers(1, 10000, n).astype(str), 4), "").astype(
+        object
+    )
     office = np.asarray([vocab.PLACES[i][2] for i in place], dtype=object)
     return {"street": street, "city": city, "zip5": zips, "zip4": zip4, "office": office}
 
@@ -85,7 +89,7 @@ def _addresses(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
 def _phones(rng: np.random.Generator, n: int) -> np.ndarray:
     area = np.asarray(vocab.AREA_CODES, dtype=object)[rng.integers(0, len(vocab.AREA_CODES), n)]
     line = np.char.zfill(rng.integers(0, 10000, n).astype(str), 4).astype(object)
-    return area + "555" + line
+    return np.asarray(area + "555" + line, dtype=object)
 
 
 def _first_names(rng: np.random.Generator, sex: np.ndarray, spanish: np.ndarray) -> np.ndarray:
@@ -119,8 +123,9 @@ def _base_people(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> pd.D
     sex = np.where(rng.random(n) < 0.5, "F", "M").astype(object)
     spanish = rng.random(n) < cfg.population.spanish_names
     band = rng.choice(3, size=n, p=[0.22, 0.63, 0.15])
-    age_years = np.select([band == 0, band == 1], [rng.uniform(15, 24, n), rng.uniform(25, 55, n)],
-                          rng.uniform(55, 70, n))
+    age_years = np.select(
+        [band == 0, band == 1], [rng.uniform(15, 24, n), rng.uniform(25, 55, n)], rng.uniform(55, 70, n)
+    )
     dob = start - (age_years * 365.25).astype(int)
     first = _first_names(rng, sex, spanish)
     middle_sex = np.where(rng.random(n) < 0.5, sex, np.where(sex == "F", "M", "F"))
@@ -130,8 +135,17 @@ def _base_people(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> pd.D
     suffix = np.full(n, "", dtype=object)
     has_suffix = (sex == "M") & (rng.random(n) < cfg.population.suffix_male)
     suffix[has_suffix] = rng.choice(vocab.SUFFIXES, size=int(has_suffix.sum()), p=vocab.SUFFIX_WEIGHTS)
-    people = pd.DataFrame({"sex": sex, "dob": dob, "first": first, "middle": middle, "last": last,
-                           "suffix": suffix, "spanish": spanish})
+    people = pd.DataFrame(
+        {
+            "sex": sex,
+            "dob": dob,
+            "first": first,
+            "middle": middle,
+            "last": last,
+            "suffix": suffix,
+            "spanish": spanish,
+        }
+    )
     for k, v in _addresses(rng, n).items():
         people[k] = v
     people["phone"] = _phones(rng, n)
@@ -141,15 +155,24 @@ def _base_people(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> pd.D
 def _demographics(rng: np.random.Generator, people: pd.DataFrame) -> None:
     n = len(people)
     people["hispanic"] = np.where(people["spanish"], rng.random(n) < 0.9, rng.random(n) < 0.03)
-    races = ["American Indian or Alaska Native", "Asian", "Black or African American",
-             "Native Hawaiian or Other Pacific Islander", "White"]
+    races = [
+        "American Indian or Alaska Native",
+        "Asian",
+        "Black or African American",
+        "Native Hawaiian or Other Pacific Islander",
+        "White",
+    ]
     idx = rng.choice(len(races), size=n, p=[0.01, 0.03, 0.09, 0.005, 0.865])
     race = np.asarray(races, dtype=object)[idx]
     two = rng.random(n) < 0.03
     other = np.asarray(races, dtype=object)[rng.integers(0, len(races), n)]
     race[two & (other != race)] = np.asarray(
-        [";".join(sorted((a, b))) for a, b in zip(race[two & (other != race)], other[two & (other != race)],
-                                                   strict=True)], dtype=object)
+        [
+            ";".join(sorted((a, b)))
+            for a, b in zip(race[two & (other != race)], other[two & (other != race)], strict=True)
+        ],
+        dtype=object,
+    )
     race[rng.random(n) < 0.05] = ""  # did not self-identify
     people["race"] = race
     people["veteran"] = (people["sex"] == "M") & (rng.random(n) < 0.10) | (rng.random(n) < 0.01)
@@ -197,8 +220,11 @@ def build_people(rng: np.random.Generator, cfg: GeneratorConfig) -> pd.DataFrame
     house["first"] = _first_names(rng, house["sex"].to_numpy(), house["spanish"].to_numpy())
     house["middle"] = fresh["middle"].to_numpy()
     house["suffix"] = ""
-    offset = np.where(rng.random(n_house) < 0.5, rng.integers(-6 * 365, 6 * 365, n_house),
-                      rng.integers(18 * 365, 30 * 365, n_house))
+    offset = np.where(
+        rng.random(n_house) < 0.5,
+        rng.integers(-6 * 365, 6 * 365, n_house),
+        rng.integers(18 * 365, 30 * 365, n_house),
+    )
     house["dob"] = np.minimum(house["dob"].to_numpy() + offset, day(cfg.history_start) - 16 * 365)
     house["kind"], house["related_to"] = "household", src
     extras.append(house)
@@ -210,7 +236,7 @@ def build_people(rng: np.random.Generator, cfg: GeneratorConfig) -> pd.DataFrame
     twin_rows = np.flatnonzero(people["kind"].to_numpy() == "twin")
     taken = set(ssn.tolist())
     for i in twin_rows[rng.random(len(twin_rows)) < 0.5]:
-        cand = f"{int(ssn[people.at[i, 'related_to']]) + 1:09d}"
+        cand = f"{int(ssn[int(people['related_to'].to_numpy()[i])]) + 1:09d}"
         if ssn_is_valid(cand) and cand not in taken:
             taken.discard(ssn[i])
             ssn[i] = cand
@@ -227,10 +253,16 @@ def build_people(rng: np.random.Generator, cfg: GeneratorConfig) -> pd.DataFrame
     new_addr = _addresses(rng, n)
     for k, v in new_addr.items():
         people[f"{k}_2"] = v
-    email_user = (people["first"].map(vocab.strip_accents).str.lower() + "."
-                  + people["last"].map(vocab.strip_accents).str.lower().str.replace(r"[^a-z]", "", regex=True)
-                  + rng.integers(1, 99, n).astype(str))
-    people["email"] = email_user + "@" + np.asarray(vocab.EMAIL_DOMAINS, dtype=object)[
-        rng.integers(0, len(vocab.EMAIL_DOMAINS), n)]
+    email_user = (
+        people["first"].map(vocab.strip_accents).str.lower()
+        + "."
+        + people["last"].map(vocab.strip_accents).str.lower().str.replace(r"[^a-z]", "", regex=True)
+        + rng.integers(1, 99, n).astype(str)
+    )
+    people["email"] = (
+        email_user
+        + "@"
+        + np.asarray(vocab.EMAIL_DOMAINS, dtype=object)[rng.integers(0, len(vocab.EMAIL_DOMAINS), n)]
+    )
     people.insert(0, "person_id", np.arange(n, dtype=np.int64))
     return people

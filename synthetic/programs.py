@@ -45,9 +45,19 @@ class Tables:
     served: dict[int, list[tuple[int, int | None, bool]]] = field(default_factory=dict)
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        names = ("ui_claims", "wp_registrations", "wp_services", "t1_participation", "t1_outcomes",
-                 "vr_cases", "vr_outcomes", "ae_students", "ae_attendance", "ae_assessments",
-                 "ae_outcomes")
+        names = (
+            "ui_claims",
+            "wp_registrations",
+            "wp_services",
+            "t1_participation",
+            "t1_outcomes",
+            "vr_cases",
+            "vr_outcomes",
+            "ae_students",
+            "ae_attendance",
+            "ae_assessments",
+            "ae_outcomes",
+        )
         return {n: pd.DataFrame(getattr(self, n)) for n in names}
 
 
@@ -55,6 +65,7 @@ class Simulator:
     def __init__(self, cfg: GeneratorConfig, people: pd.DataFrame, seed: int) -> None:
         self.cfg = cfg
         self.people = people
+        self.p: dict[str, np.ndarray] = {str(c): people[c].to_numpy() for c in people.columns}
         self.r = random.Random(seed)
         self.t = Tables()
         self.start = day(cfg.history_start)
@@ -73,7 +84,7 @@ class Simulator:
         return d * SECONDS_PER_DAY + self.r.randint(lo_h * 3600, hi_h * 3600 - 1)
 
     def age(self, pid: int, d: int) -> float:
-        return float(d - int(self.people.at[pid, "dob"])) / 365.25
+        return float(d - int(self.p["dob"][pid])) / 365.25
 
     # ------------------------------------------------------------------ UI
     def ui(self, pid: int) -> list[tuple[int, int, str, bool]]:
@@ -91,18 +102,31 @@ class Simulator:
             score = r.randint(0, 100)
             resea = score >= 55 and r.random() < 0.7
             row: Row = {
-                "claim_id": claim_id, "person_id": pid, "ident_day": filed, "claim_type": ctype,
-                "filed": filed, "byb": byb, "wba_cents": r.randrange(12_000, 64_000, 100),
-                "employer": int(self.people.at[pid, "employer"]), "separation_reason": reason,
-                "profiling_score": score, "resea": "Y" if resea else "N", "last_paid": None,
-                "exhausted": "N", "status": "A", "ts": self.ts(filed),
+                "claim_id": claim_id,
+                "person_id": pid,
+                "ident_day": filed,
+                "claim_type": ctype,
+                "filed": filed,
+                "byb": byb,
+                "wba_cents": r.randrange(12_000, 64_000, 100),
+                "employer": int(self.p["employer"][pid]),
+                "separation_reason": reason,
+                "profiling_score": score,
+                "resea": "Y" if resea else "N",
+                "last_paid": None,
+                "exhausted": "N",
+                "status": "A",
+                "ts": self.ts(filed),
             }
             self.t.ui_claims.append(row)
-            paid = dict(row, last_paid=last_paid, exhausted="Y" if weeks == 26 else "N",
-                        ts=self.ts(last_paid))
+            paid = dict(
+                row, last_paid=last_paid, exhausted="Y" if weeks == 26 else "N", ts=self.ts(last_paid)
+            )
             self.t.ui_claims.append(paid)
             if r.random() < f.ui_claim_voided:
-                self.t.ui_claims.append(dict(paid, status="D", ts=paid["ts"] + r.randint(1, 20) * SECONDS_PER_DAY))
+                self.t.ui_claims.append(
+                    dict(paid, status="D", ts=paid["ts"] + r.randint(1, 20) * SECONDS_PER_DAY)
+                )
             else:
                 self.t.unemployed.setdefault(pid, []).append((filed, last_paid))
                 out.append((filed, last_paid, reason, resea))
@@ -116,14 +140,26 @@ class Simulator:
         r = self.r
         ind = f"IA{self.next_id('wp'):010d}"
         self.wp_ids.setdefault(pid, []).append(ind)
-        emp = "Unemployed" if claimant else r.choices(
-            ("Employed", "Employed, Received Notice of Termination", "Not in Labor Force", "Unemployed"),
-            weights=(30, 8, 17, 45))[0]
-        row: Row = {"individual_id": ind, "person_id": pid, "ident_day": reg, "registered": reg,
-                    "employment_status": emp, "ui_claimant": "Yes" if claimant else "No",
-                    "status": "Active", "ts": self.ts(reg)}
+        emp = (
+            "Unemployed"
+            if claimant
+            else r.choices(
+                ("Employed", "Employed, Received Notice of Termination", "Not in Labor Force", "Unemployed"),
+                weights=(30, 8, 17, 45),
+            )[0]
+        )
+        row: Row = {
+            "individual_id": ind,
+            "person_id": pid,
+            "ident_day": reg,
+            "registered": reg,
+            "employment_status": emp,
+            "ui_claimant": "Yes" if claimant else "No",
+            "status": "Active",
+            "ts": self.ts(reg),
+        }
         self.t.wp_registrations.append(row)
-        move = int(self.people.at[pid, "move_day"])
+        move = int(self.p["move_day"][pid])
         if reg < move <= self.end and r.random() < 0.6:  # the customer reports the new address
             upd = move + r.randint(0, 60)
             self.t.wp_registrations.append(dict(row, ident_day=upd, ts=self.ts(upd)))
@@ -133,16 +169,26 @@ class Simulator:
         if d > self.end:
             return
         staff = "N" if code in ("001", "002") else "Y"
-        office = self.people.at[pid, "office_2" if 0 <= int(self.people.at[pid, "move_day"]) <= d else "office"]
-        row: Row = {"service_id": f"S{self.next_id('svc'):09d}", "individual_id": ind, "person_id": pid,
-                    "code": code, "service_day": d, "staff": staff, "office": office, "status": "Active",
-                    "ts": self.ts(d)}
+        office = self.p["office_2" if 0 <= int(self.p["move_day"][pid]) <= d else "office"][pid]
+        row: Row = {
+            "service_id": f"S{self.next_id('svc'):09d}",
+            "individual_id": ind,
+            "person_id": pid,
+            "code": code,
+            "service_day": d,
+            "staff": staff,
+            "office": office,
+            "status": "Active",
+            "ts": self.ts(d),
+        }
         self.t.wp_services.append(row)
         if code in WP_QUALIFYING and self.r.random() < 0.004:
             # keyed twice by mistake, then voided: must never count
             dup = dict(row, service_id=f"S{self.next_id('svc'):09d}", ts=row["ts"] + 600)
             self.t.wp_services.append(dup)
-            self.t.wp_services.append(dict(dup, status="Deleted", ts=dup["ts"] + self.r.randint(1, 5) * 86_400))
+            self.t.wp_services.append(
+                dict(dup, status="Deleted", ts=dup["ts"] + self.r.randint(1, 5) * 86_400)
+            )
 
     def wp_period(self, ind: str, pid: int, first: int, first_code: str, referrals: bool) -> int:
         """One period of staff-assisted services; returns the last qualifying service day."""
@@ -200,25 +246,46 @@ class Simulator:
             program = "ADULT"
         part = self.t1_pid.setdefault(pid, f"T1-{len(self.t1_pid) + 1:06d}")
         last = entry + r.randint(60, 540)
-        exit_reason = r.choices(("00", "01", "02", "03", "05", "06"),
-                                weights=(94, 1.5, 2, 0.5, 0.5, 1.5 if program == "YOUTH" else 0))[0]
+        exit_reason = r.choices(
+            ("00", "01", "02", "03", "05", "06"),
+            weights=(94, 1.5, 2, 0.5, 0.5, 1.5 if program == "YOUTH" else 0),
+        )[0]
         trained = r.random() < 0.55
-        ttype = r.choices(("06", "01", "07", "02", "04", "05", "03"), weights=(50, 15, 8, 8, 7, 7, 5))[0] \
-            if trained else "00"
+        ttype = (
+            r.choices(("06", "01", "07", "02", "04", "05", "03"), weights=(50, 15, 8, 8, 7, 7, 5))[0]
+            if trained
+            else "00"
+        )
         t_start = entry + r.randint(0, 30) if trained else None
         t_end = min(t_start + r.randint(60, 360), last) if t_start is not None else None
-        emp_entry = {"DW": r.choice(("0", "0", "0", "2")), "ADULT": r.choice(("0", "0", "1", "3")),
-                     "YOUTH": r.choice(("3", "3", "0", "1"))}[program]
-        dis = str(self.people.at[pid, "disability"])
+        emp_entry = {
+            "DW": r.choice(("0", "0", "0", "2")),
+            "ADULT": r.choice(("0", "0", "1", "3")),
+            "YOUTH": r.choice(("3", "3", "0", "1")),
+        }[program]
+        dis = str(self.p["disability"][pid])
         row: Row = {
-            "participation_id": f"P{self.next_id('t1'):08d}", "participant_id": part, "person_id": pid,
-            "ident_day": entry, "program": program, "disability": {"Y": "1", "N": "0", "U": "9"}[dis],
-            "veteran": "1" if self.people.at[pid, "veteran"] else "0", "employment_status": emp_entry,
-            "low_income": "1" if self.people.at[pid, "low_income"] else "0",
-            "education": str(min(6, int(self.people.at[pid, "education"]))),
-            "youth_in_school": (("1" if age < 19 and r.random() < 0.6 else "0") if program == "YOUTH" else ""),
-            "entry": entry, "exit": None, "exit_reason": "00", "training_type": ttype,
-            "training_start": t_start, "training_end": None, "status": "A", "ts": self.ts(entry),
+            "participation_id": f"P{self.next_id('t1'):08d}",
+            "participant_id": part,
+            "person_id": pid,
+            "ident_day": entry,
+            "program": program,
+            "disability": {"Y": "1", "N": "0", "U": "9"}[dis],
+            "veteran": "1" if self.p["veteran"][pid] else "0",
+            "employment_status": emp_entry,
+            "low_income": "1" if self.p["low_income"][pid] else "0",
+            "education": str(min(6, int(self.p["education"][pid]))),
+            "youth_in_school": (
+                ("1" if age < 19 and r.random() < 0.6 else "0") if program == "YOUTH" else ""
+            ),
+            "entry": entry,
+            "exit": None,
+            "exit_reason": "00",
+            "training_type": ttype,
+            "training_start": t_start,
+            "training_end": None,
+            "status": "A",
+            "ts": self.ts(entry),
         }
         self.t.t1_participation.append(row)
         if t_end is not None and t_end + 1 < last:  # training completed while the case is open
@@ -234,14 +301,29 @@ class Simulator:
     def t1_outcome(self, part_id: str, otype: str, code: str, d: int) -> None:
         if d > self.end:
             return
-        row: Row = {"outcome_id": f"O{self.next_id('t1o'):08d}", "participation_id": part_id,
-                    "type": otype, "code": code, "day": d, "status": "A", "ts": self.ts(d)}
+        row: Row = {
+            "outcome_id": f"O{self.next_id('t1o'):08d}",
+            "participation_id": part_id,
+            "type": otype,
+            "code": code,
+            "day": d,
+            "status": "A",
+            "ts": self.ts(d),
+        }
         self.t.t1_outcomes.append(row)
         if self.r.random() < 0.005:
             self.t.t1_outcomes.append(dict(row, status="D", ts=row["ts"] + self.r.randint(1, 30) * 86_400))
 
-    def t1_outcomes(self, part_id: str, program: str, entry: int, last: int, ttype: str,
-                    t_start: int | None, t_end: int | None) -> None:
+    def t1_outcomes(
+        self,
+        part_id: str,
+        program: str,
+        entry: int,
+        last: int,
+        ttype: str,
+        t_start: int | None,
+        t_end: int | None,
+    ) -> None:
         r = self.r
         if t_start is not None and t_end is not None:
             if ttype not in ("01", "05") and r.random() < 0.55:
@@ -263,11 +345,24 @@ class Simulator:
         app = r.randint(self.start, self.end)
         client = self.vr_cid.setdefault(pid, f"K{len(self.vr_cid) + 1:07d}")
         case: Row = {
-            "case_id": f"VR{self.next_id('vr'):08d}", "client_id": client, "person_id": pid, "ident_day": app,
-            "application": app, "eligibility": None, "oos": "0", "wait_start": None, "wait_end": None,
-            "ipe": None, "service_start": None, "closure": None, "closure_type": None,
-            "closure_reason": None, "impairment": f"{r.choice((1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17, 18, 19)):02d}",
-            "edu_training": "Y" if r.random() < 0.35 else "N", "status": "A", "ts": self.ts(app),
+            "case_id": f"VR{self.next_id('vr'):08d}",
+            "client_id": client,
+            "person_id": pid,
+            "ident_day": app,
+            "application": app,
+            "eligibility": None,
+            "oos": "0",
+            "wait_start": None,
+            "wait_end": None,
+            "ipe": None,
+            "service_start": None,
+            "closure": None,
+            "closure_type": None,
+            "closure_reason": None,
+            "impairment": f"{r.choice((1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17, 18, 19)):02d}",
+            "edu_training": "Y" if r.random() < 0.35 else "N",
+            "status": "A",
+            "ts": self.ts(app),
         }
         versions = [case]
 
@@ -300,8 +395,9 @@ class Simulator:
                         if not step(go, wait_end=go):
                             go = -1
                 if go >= 0:
-                    self.vr_after_eligibility(pid, go, step, close, case["case_id"],
-                                              case["edu_training"] == "Y")
+                    self.vr_after_eligibility(
+                        pid, go, step, close, case["case_id"], case["edu_training"] == "Y"
+                    )
         self.t.vr_cases.extend(versions)
 
     def vr_after_eligibility(self, pid: int, go: int, step: Any, close: Any, case_id: str, edu: bool) -> None:
@@ -336,8 +432,15 @@ class Simulator:
     def vr_outcome(self, case_id: str, otype: str, code: str, d: int) -> None:
         if d > self.end:
             return
-        row: Row = {"outcome_id": f"VO{self.next_id('vro'):07d}", "case_id": case_id, "type": otype,
-                    "code": code, "day": d, "status": "A", "ts": self.ts(d)}
+        row: Row = {
+            "outcome_id": f"VO{self.next_id('vro'):07d}",
+            "case_id": case_id,
+            "type": otype,
+            "code": code,
+            "day": d,
+            "status": "A",
+            "ts": self.ts(d),
+        }
         self.t.vr_outcomes.append(row)
 
     def wp_waitlisted(self, pid: int, wait_start: int) -> None:
@@ -355,8 +458,8 @@ class Simulator:
         r, f = self.r, self.cfg.flow
         if first_class > self.end:
             return
-        edu = int(self.people.at[pid, "education"])
-        spanish = bool(self.people.at[pid, "spanish"])
+        edu = int(self.p["education"][pid])
+        spanish = bool(self.p["spanish"][pid])
         if spanish and r.random() < 0.5:
             ptype = "ESL"
         elif r.random() < 0.1:
@@ -366,12 +469,19 @@ class Simulator:
         diploma = edu >= 1
         grade = 12 if diploma else r.randint(6, 11)
         sid = str(100000 + self.next_id("ae"))
-        row: Row = {"student_id": sid, "person_id": pid, "ident_day": first_class - r.randint(0, 7),
-                    "program_type": ptype, "grade": grade, "diploma": "Y" if diploma else "N",
-                    "s225": "Y" if r.random() < 0.04 else "N", "status": "Active"}
+        row: Row = {
+            "student_id": sid,
+            "person_id": pid,
+            "ident_day": first_class - r.randint(0, 7),
+            "program_type": ptype,
+            "grade": grade,
+            "diploma": "Y" if diploma else "N",
+            "s225": "Y" if r.random() < 0.04 else "N",
+            "status": "Active",
+        }
         row["ts"] = self.ts(row["ident_day"])
         self.t.ae_students.append(row)
-        move = int(self.people.at[pid, "move_day"])
+        move = int(self.p["move_day"][pid])
         if row["ident_day"] < move <= self.end and r.random() < 0.5:
             upd = move + r.randint(0, 30)
             self.t.ae_students.append(dict(row, ident_day=upd, ts=self.ts(upd)))
@@ -415,8 +525,9 @@ class Simulator:
                 hours = r.choice((1.5, 2.0, 2.5, 3.0))
                 if short and hours_total + hours >= 12:
                     return last, hours_total
-                self.t.ae_attendance.append({"student_id": sid, "class_id": classes[k % len(classes)],
-                                             "day": d, "hours": hours})
+                self.t.ae_attendance.append(
+                    {"student_id": sid, "class_id": classes[k % len(classes)], "day": d, "hours": hours}
+                )
                 hours_total += hours
                 last = d
         return last, hours_total
@@ -425,19 +536,45 @@ class Simulator:
         if d > self.end:
             return
         r = self.r
-        instrument = (r.choice(("BEST Plus", "CASAS Reading")) if ptype == "ESL"
-                      else r.choice(("CASAS Reading", "CASAS Math", "TABE Reading", "TABE Math")))
-        score = 180 + 20 * efl + r.randint(0, 19) if instrument.startswith("CASAS") else \
-            (300 + 60 * efl + r.randint(0, 59) if instrument.startswith("TABE") else 350 + 80 * efl + r.randint(0, 79))
-        self.t.ae_assessments.append({"assessment_id": f"A{self.next_id('aea'):07d}", "student_id": sid,
-                                      "day": d, "instrument": instrument, "score": score, "efl": efl})
+        instrument = (
+            r.choice(("BEST Plus", "CASAS Reading"))
+            if ptype == "ESL"
+            else r.choice(("CASAS Reading", "CASAS Math", "TABE Reading", "TABE Math"))
+        )
+        score = (
+            180 + 20 * efl + r.randint(0, 19)
+            if instrument.startswith("CASAS")
+            else (
+                300 + 60 * efl + r.randint(0, 59)
+                if instrument.startswith("TABE")
+                else 350 + 80 * efl + r.randint(0, 79)
+            )
+        )
+        self.t.ae_assessments.append(
+            {
+                "assessment_id": f"A{self.next_id('aea'):07d}",
+                "student_id": sid,
+                "day": d,
+                "instrument": instrument,
+                "score": score,
+                "efl": efl,
+            }
+        )
 
     def ae_outcome(self, sid: str, otype: str, d: int, cred: str) -> None:
         if d > self.end:
             return
-        self.t.ae_outcomes.append({"outcome_id": f"AO{self.next_id('aeo'):06d}", "student_id": sid,
-                                   "type": otype, "day": d, "credential": cred, "status": "Active",
-                                   "ts": self.ts(d)})
+        self.t.ae_outcomes.append(
+            {
+                "outcome_id": f"AO{self.next_id('aeo'):06d}",
+                "student_id": sid,
+                "type": otype,
+                "day": d,
+                "credential": cred,
+                "status": "Active",
+                "ts": self.ts(d),
+            }
+        )
 
     # ------------------------------------------------------------------ the whole flow
     def run(self) -> Tables:

@@ -94,9 +94,9 @@ PLACES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("Decorah", ("52101",), "Decorah"),
     ("Carroll", ("51401",), "Carroll"),
 )  # fmt: skip
-PLACE_WEIGHTS = np.asarray(
-    [30, 6, 5, 12, 10, 8, 7, 6, 5, 5, 5, 3, 3, 3, 2, 2, 1, 1, 1, 1], dtype=float
-) / 116.0
+PLACE_WEIGHTS = (
+    np.asarray([30, 6, 5, 12, 10, 8, 7, 6, 5, 5, 5, 3, 3, 3, 2, 2, 1, 1, 1, 1], dtype=float) / 116.0
+)
 AREA_CODES: tuple[str, ...] = ("515", "319", "563", "641", "712")
 EMAIL_DOMAINS: tuple[str, ...] = ("example.com", "example.org", "example.net", "mail.example")
 SUFFIXES: tuple[str, ...] = ("JR", "SR", "II", "III", "IV")

@@ -95,14 +95,20 @@ def _unique_ints(rng: np.random.Generator, lo: int, hi: int, n: int) -> np.ndarr
 
 
 def _overlap(starts: np.ndarray, ends: np.ndarray, q: Quarter) -> np.ndarray:
-    return np.clip(np.minimum(ends, q.last_day) - np.maximum(starts, q.first_day) + 1, 0, None)
+    return np.asarray(np.clip(np.minimum(ends, q.last_day) - np.maximum(starts, q.first_day) + 1, 0, None))
 
 
 class WageModel:
     """Employment as a two-state Markov chain per worker, bent by UI spells and program exits."""
 
-    def __init__(self, cfg: GeneratorConfig, people: pd.DataFrame, tables: Tables,
-                 employers: Employers, rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        cfg: GeneratorConfig,
+        people: pd.DataFrame,
+        tables: Tables,
+        employers: Employers,
+        rng: np.random.Generator,
+    ) -> None:
         self.cfg, self.rng, self.emp = cfg, rng, employers
         n = len(people)
         self.n_people = n
@@ -118,12 +124,18 @@ class WageModel:
         self.state = rng.random(n) < self.attach
         un = [(p, a, b) for p, spells in tables.unemployed.items() for a, b in spells]
         self.un = np.asarray(un, dtype=np.int64).reshape(-1, 3)
-        sv = [(p, a, b if b is not None else 10**7, t) for p, spells in tables.served.items() for a, b, t in spells]
+        sv = [
+            (p, a, b if b is not None else 10**7, t)
+            for p, spells in tables.served.items()
+            for a, b, t in spells
+        ]
         self.sv = np.asarray(sv, dtype=np.int64).reshape(-1, 4)
         # background workers: in no program, present in the wage files only
-        nb = int(round(n * cfg.background_workers_per_person))
+        nb = round(n * cfg.background_workers_per_person)
         taken = set(self.people_ssn.tolist())
-        bg_ssn = np.asarray([s for s in unique_ssns(rng, int(nb * 1.05) + 10) if s not in taken][:nb], dtype=object)
+        bg_ssn = np.asarray(
+            [s for s in unique_ssns(rng, int(nb * 1.05) + 10) if s not in taken][:nb], dtype=object
+        )
         self.nb = len(bg_ssn)
         self.bg_ssn = bg_ssn
         sex = np.where(rng.random(self.nb) < 0.5, "F", "M")
@@ -167,8 +179,13 @@ class WageModel:
         idx = np.flatnonzero(employed)
         rows = pd.DataFrame({"person_id": idx, "employer": self.employer[idx], "wages": wages[idx]})
         second = idx[rng.random(len(idx)) < 0.10]
-        extra = pd.DataFrame({"person_id": second, "employer": self.emp.sample(rng, len(second)),
-                              "wages": rng.uniform(300, 4000, len(second))})
+        extra = pd.DataFrame(
+            {
+                "person_id": second,
+                "employer": self.emp.sample(rng, len(second)),
+                "wages": rng.uniform(300, 4000, len(second)),
+            }
+        )
         rows = pd.concat([rows, extra], ignore_index=True)
         pid = rows["person_id"].to_numpy()
         married = (self.marriage_day[pid] >= 0) & (self.marriage_day[pid] <= q.last_day)
@@ -185,10 +202,17 @@ class WageModel:
         change = rng.random(nb) < 0.04
         self.bg_employer = np.where(change, self.emp.sample(rng, nb), self.bg_employer)
         idx = np.flatnonzero(self.bg_state)
-        return pd.DataFrame({"person_id": -1, "employer": self.bg_employer[idx],
-                             "wages": self.bg_base[idx] * rng.uniform(0.85, 1.15, len(idx)),
-                             "ssn": self.bg_ssn[idx], "last": self.bg_last[idx], "first": self.bg_first[idx],
-                             "middle": self.bg_middle[idx]})
+        return pd.DataFrame(
+            {
+                "person_id": -1,
+                "employer": self.bg_employer[idx],
+                "wages": self.bg_base[idx] * rng.uniform(0.85, 1.15, len(idx)),
+                "ssn": self.bg_ssn[idx],
+                "last": self.bg_last[idx],
+                "first": self.bg_first[idx],
+                "middle": self.bg_middle[idx],
+            }
+        )
 
     def quarters(self, qs: list[Quarter]) -> Iterator[tuple[Quarter, pd.DataFrame]]:
         """Yield one quarter's wage rows at a time (customers first, then background workers, shuffled)."""
@@ -207,7 +231,7 @@ class WageModel:
             for i in bad:
                 s = ssn[i]
                 k = int(rng.integers(0, 9))
-                ssn[i] = s[:k] + str((int(s[k]) + 1 + int(rng.integers(0, 8))) % 10) + s[k + 1:]
+                ssn[i] = s[:k] + str((int(s[k]) + 1 + int(rng.integers(0, 8))) % 10) + s[k + 1 :]
             rows["reported_ssn"] = ssn
             rows["year"], rows["quarter"] = q.year, q.q
             yield q, rows.drop(columns=["wages"])
@@ -217,7 +241,9 @@ class WageModel:
         rng = self.rng
         out = rows.copy()
         fix = rng.random(len(out)) < 0.01
-        out.loc[fix, "wage_cents"] = np.round(out.loc[fix, "wage_cents"] * rng.uniform(0.5, 1.5, int(fix.sum())))
+        out.loc[fix, "wage_cents"] = np.round(
+            out.loc[fix, "wage_cents"] * rng.uniform(0.5, 1.5, int(fix.sum()))
+        )
         late = out.iloc[rng.choice(len(out), size=max(1, len(out) // 200), replace=False)].copy()
         late["employer"] = self.emp.sample(rng, len(late))
         late["account"] = self.emp.account[late["employer"].to_numpy()]
