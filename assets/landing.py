@@ -1,7 +1,8 @@
 """The landing stage: verify every drop of the landing zone and record the inventory.
 
-The verification itself lives in `sources.landing`; these wrappers run it against the
-resource's paths, publish the inventory as Parquet and report it in Dagster.
+The verification itself lives in `sources.landing`, driven by the declarative layouts in
+`sources/layouts/`; these wrappers run it against the resource's paths, publish the inventory
+as Parquet and report it in Dagster.
 """
 
 from collections import Counter
@@ -48,9 +49,10 @@ def rejected_markdown(rows: list[dict[str, object]]) -> str:
     pool=WAREHOUSE_WRITER_POOL,
     kinds={"parquet"},
     description=(
-        "Every drop found in the landing zone, verified for completeness (control files, "
-        "headers, trailers, digests): one row per delivered file with status VERIFIED or "
-        "REJECTED and the reason. Written to <warehouse>/inventory/landing_inventory.parquet."
+        "Every drop found in the landing zone, verified for completeness as its system's layout "
+        "(sources/layouts) declares it (control files, headers, trailers, digests): one row per "
+        "delivered file with status VERIFIED or REJECTED and the reason; a directory no layout "
+        "describes is REJECTED. Written to <warehouse>/inventory/landing_inventory.parquet."
     ),
 )
 def landing_inventory(context: AssetExecutionContext, paths: PipelinePaths) -> MaterializeResult:

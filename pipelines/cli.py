@@ -1,9 +1,12 @@
 """Command line: `python -m pipelines run --landing DIR --warehouse DIR`.
 
-Runs `nightly_job` in this process against the Dagster instance in DAGSTER_HOME (created, with
-the repository's `dagster.yaml`, when missing), so the run appears in `make dev`'s UI. Prints
-what ran and where the outputs are; exits 1 when the run fails (naming the failing steps and
-their errors) and 2 when the arguments are unusable.
+Processes every drop of the landing zone that the warehouse has not recorded, in order: the
+pending drops are read from the warehouse's `load_audit`, then `quarterly_job` and
+`nightly_job` run in this process over the partition ranges that cover them (one run each),
+against the Dagster instance in DAGSTER_HOME (created, with the repository's `dagster.yaml`,
+when missing), so the runs appear in `make dev`'s UI. Prints what ran and where the outputs
+are; exits 1 when a run fails (naming the failing steps and their errors) and 2 when the
+arguments are unusable.
 """
 
 from __future__ import annotations
@@ -79,26 +82,82 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
     # Dagster is imported only now: DAGSTER_HOME and WW_DAGSTER_STORAGE are set.
     from dagster import DagsterInstance
 
-    from pipelines.definitions import NIGHTLY_JOB, build_defs
+    from pipelines.definitions import build_defs
 
+    try:
+        plan = plan_runs(settings)
+    except ValueError as exc:
+        return _error(err, str(exc))
     defs = build_defs(settings)
-    job = defs.resolve_job_def(NIGHTLY_JOB)
-    print(f"nightly_job: landing {settings.landing} -> warehouse {settings.warehouse}", file=out)
-    started = time.monotonic()
+    print(f"landing {settings.landing} -> warehouse {settings.warehouse}", file=out)
+    if not plan:
+        print("nothing delivered: no drop in the landing zone", file=out)
+        return EXIT_OK
     with DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-            tags={"ww/launched_by": "cli"},
-        )
-        elapsed = time.monotonic() - started
+        for job_name, (first, last), pending in plan:
+            job = defs.resolve_job_def(job_name)
+            print(f"{job_name}: partitions {first} .. {last} ({pending} pending drops)", file=out)
+            started = time.monotonic()
+            result = job.execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+                tags={
+                    "ww/launched_by": "cli",
+                    "dagster/asset_partition_range_start": first,
+                    "dagster/asset_partition_range_end": last,
+                },
+            )
+            elapsed = time.monotonic() - started
+            _print_summary(result, elapsed, settings, dagster_home, out)
+            if not result.success:
+                _print_failures(result, err)
+                return EXIT_RUN_FAILED
+    return EXIT_OK
 
-        _print_summary(result, elapsed, settings, dagster_home, out)
-        if result.success:
-            return EXIT_OK
-        _print_failures(result, err)
-        return EXIT_RUN_FAILED
+
+def plan_runs(settings: Settings) -> list[tuple[str, tuple[str, str], int]]:
+    """(job, (first partition, last partition), pending drops) for each job with something to do.
+
+    The range starts at the first drop this warehouse lacks and ends at the last one delivered,
+    so one run per job catches up everything; with nothing pending the nightly job still runs
+    for the latest night (downstream assets refresh, loads are no-ops).
+    """
+    from pipelines.definitions import NIGHTLY_JOB, QUARTERLY_JOB
+    from sources.landing import discover_drops
+    from sources.layout import load_layouts
+    from warehouse.ingest import connect, ensure_schema, pending_drops
+
+    layouts = load_layouts()
+    period = {s.system: s.period for s in layouts}
+    drops = [d for d in discover_drops(settings.landing, layouts=layouts) if d.system in period]
+    con = connect(settings.warehouse)
+    try:
+        ensure_schema(con, layouts)
+        pending = pending_drops(con, drops)
+    finally:
+        con.close()
+    plan: list[tuple[str, tuple[str, str], int]] = []
+    for job, kind in ((QUARTERLY_JOB, "quarterly"), (NIGHTLY_JOB, "daily")):
+        delivered = sorted(_partition_key(d.name, kind) for d in drops if period[d.system] == kind)
+        waiting = sorted(_partition_key(d.name, kind) for d in pending if period[d.system] == kind)
+        if not delivered or (kind == "quarterly" and not waiting):
+            continue
+        first = waiting[0] if waiting else delivered[-1]
+        start = settings.partitions_start.isoformat()
+        if first < start:
+            raise ValueError(
+                f"a {kind} drop predates the partitions ({first} < {start}): set WW_PARTITIONS_START"
+            )
+        plan.append((job, (first, delivered[-1]), len({d.key for d in pending if period[d.system] == kind})))
+    return plan
+
+
+def _partition_key(drop: str, kind: str) -> str:
+    if kind == "quarterly":
+        year, q = drop.split("Q")
+        return f"{year}-{3 * int(q) - 2:02d}-01"
+    return f"{drop[:4]}-{drop[4:6]}-{drop[6:8]}"
 
 
 def _print_summary(
@@ -106,13 +165,21 @@ def _print_summary(
 ) -> None:
     status = "SUCCESS" if result.success else "FAILURE"
     print(f"run {result.run_id}: {status} in {elapsed:.1f}s", file=out)
+    partitions: dict[str, int] = {}
+    where: dict[str, str] = {}
     for event in result.all_events:
         if event.is_step_materialization:
             mat = event.step_materialization_data.materialization
+            name = mat.asset_key.to_user_string()
+            partitions[name] = partitions.get(name, 0) + 1
             path = mat.metadata.get("path")
-            where = f" -> {path.value}" if path is not None else ""
-            print(f"  materialized {mat.asset_key.to_user_string()}{where}", file=out)
-        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            if path is not None:
+                where[name] = f" -> {path.value}"
+    for name, count in partitions.items():
+        parts = f" ({count} partitions)" if count > 1 else ""
+        print(f"  materialized {name}{parts}{where.get(name, '')}", file=out)
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.asset_check_evaluation_data
             verdict = "passed" if evaluation.passed else "FAILED"
             note = f": {evaluation.description}" if evaluation.description else ""

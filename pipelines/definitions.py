@@ -2,6 +2,10 @@
 
 `dagster dev -m pipelines.definitions` (or `make dev`) loads `defs`; `python -m pipelines run`
 builds its own with `build_defs(settings)` for the paths given on the command line.
+
+Jobs: `nightly_job` (daily partitions: the nightly systems' ingest plus everything downstream
+that is not partitioned) and `quarterly_job` (wage quarters). A run for a partition, or a
+range of them in one run, loads every pending drop up to its end.
 """
 
 from __future__ import annotations
@@ -14,23 +18,46 @@ from dagster import (
     define_asset_job,
 )
 
+from assets.ingest import build_ingest_assets, partitions_for
 from assets.landing import landing_drops_verified, landing_inventory
+from assets.persons import build_person_records_asset
 from pipelines.resources import WAREHOUSE_TAG, PipelinePaths
 from pipelines.sensors import build_landing_arrival_sensor
 from pipelines.settings import Settings
+from sources.layout import load_layouts
 
 NIGHTLY_JOB = "nightly_job"
+QUARTERLY_JOB = "quarterly_job"
 NIGHTLY_SCHEDULE = "nightly_schedule"
 LANDING_SENSOR = "landing_arrival_sensor"
 
 
 def build_defs(settings: Settings) -> Definitions:
-    """All assets, checks, the nightly job, its schedule and the landing sensor for `settings`."""
+    """All assets, checks, jobs, the nightly schedule and the landing sensor for `settings`."""
+    layouts = load_layouts()
+    daily = partitions_for("daily", settings.partitions_start)
+    quarterly = partitions_for("quarterly", settings.partitions_start)
+    ingest_assets = build_ingest_assets(layouts, settings.partitions_start)
+    daily_systems = [s for s in layouts if s.period == "daily"]
+    quarterly_systems = [s for s in layouts if s.period == "quarterly"]
+    person_records = build_person_records_asset(layouts)
+    tags = {WAREHOUSE_TAG: str(settings.warehouse)}
     nightly_job = define_asset_job(
         NIGHTLY_JOB,
-        selection=AssetSelection.all(),
-        tags={WAREHOUSE_TAG: str(settings.warehouse)},
-        description="Everything, from the landing zone to the warehouse: the nightly run.",
+        selection=AssetSelection.assets(*(["staging", s.system] for s in daily_systems))
+        | AssetSelection.assets(person_records, landing_inventory),
+        partitions_def=daily,
+        tags=tags,
+        description="The nightly run: verify the landing zone, load every pending nightly drop up to the "
+        "partition's date, rebuild what depends on them.",
+    )
+    quarterly_job = define_asset_job(
+        QUARTERLY_JOB,
+        selection=AssetSelection.assets(*(["staging", s.system] for s in quarterly_systems)),
+        partitions_def=quarterly,
+        tags=tags,
+        description="Load pending quarterly wage files up to the partition's quarter (an amended quarter "
+        "replaces the one held).",
     )
     nightly_schedule = ScheduleDefinition(
         name=NIGHTLY_SCHEDULE,
@@ -41,9 +68,9 @@ def build_defs(settings: Settings) -> Definitions:
         description=f"nightly_job at {settings.nightly_cron} ({settings.timezone}); start it in the UI.",
     )
     return Definitions(
-        assets=[landing_inventory],
+        assets=[landing_inventory, *ingest_assets, person_records],
         asset_checks=[landing_drops_verified],
-        jobs=[nightly_job],
+        jobs=[nightly_job, quarterly_job],
         schedules=[nightly_schedule],
         sensors=[build_landing_arrival_sensor(NIGHTLY_JOB, settings.sensor_interval_seconds)],
         resources={"paths": PipelinePaths.from_settings(settings)},

@@ -17,8 +17,9 @@ from sources.landing import LandingZoneError, complete_drops
 def build_landing_arrival_sensor(job_name: str, minimum_interval_seconds: int) -> SensorDefinition:
     """A sensor requesting the job `job_name` once per complete drop.
 
-    A drop is complete when each delimited file has its `.ctl` beside it and each fixed-width
-    file ends in its trailer (see `sources.landing.complete_drops`). The run key is
+    A drop is complete when each file whose layout has a control file has its `.ctl` beside it
+    and each file whose layout has a trailer record ends in it (see
+    `sources.landing.complete_drops`; only systems with a layout are watched). The run key is
     `<system>/<period>/<content digest>`: Dagster never launches two runs with the same key for
     a sensor, so a drop fires once, and an amended re-delivery (new content) fires again.
     """

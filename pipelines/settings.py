@@ -13,6 +13,7 @@ repository so that `python -c "import pipelines.definitions"` works with nothing
 | `WW_TIMEZONE` | time zone of the schedule and of "today" | `America/Chicago` |
 | `WW_NIGHTLY_CRON` | cron of the nightly schedule | `0 2 * * *` |
 | `WW_SENSOR_INTERVAL_SECONDS` | how often the landing sensor looks | `60` |
+| `WW_PARTITIONS_START` | first delivery date the ingest partitions cover | `2020-01-01` |
 | `DAGSTER_HOME` | Dagster instance directory (holds `dagster.yaml`) | `var/dagster_home` |
 | `WW_DAGSTER_STORAGE` | run/event/schedule SQLite storage of the local instance | `$DAGSTER_HOME` |
 """
@@ -58,6 +59,8 @@ class Settings:
     sensor_interval_seconds: int = 60
     dagster_home: Path = field(default_factory=lambda: REPO_ROOT / "var" / "dagster_home")
     dagster_storage: Path | None = None
+    partitions_start: date = date(2020, 1, 1)
+    """First delivery date (and quarter) the ingest partitions cover."""
 
     def __post_init__(self) -> None:
         fields = self.nightly_cron.split()
@@ -113,6 +116,11 @@ class Settings:
                 kwargs["sensor_interval_seconds"] = int(v)
             except ValueError as exc:
                 raise SettingsError(f"WW_SENSOR_INTERVAL_SECONDS must be an integer, got {v!r}") from exc
+        if (v := text("WW_PARTITIONS_START")) is not None:
+            try:
+                kwargs["partitions_start"] = date.fromisoformat(v)
+            except ValueError as exc:
+                raise SettingsError(f"WW_PARTITIONS_START must be YYYY-MM-DD, got {v!r}") from exc
         if (v := text("DAGSTER_HOME")) is not None:
             if not Path(v).is_absolute():
                 raise SettingsError(f"DAGSTER_HOME must be an absolute path, got {v!r}")

@@ -1,55 +1,72 @@
-"""The landing zone: find the drops the five program systems delivered and verify them.
+"""The landing zone: find the drops the program systems delivered and verify them.
 
 The contract (`shared/extracts/README.md`) lays the landing zone out as::
 
-    <landing>/<system>/<YYYYMMDD>/<file>          nightly systems: ui, wp, title1, vr, adult_ed
-    <landing>/ui_wages/<YYYY>Q<n>/UIWAGE.<YYYY>Q<n>.DAT
+    <landing>/<system>/<YYYYMMDD>/<file>          daily systems (ui, wp, title1, vr, adult_ed)
+    <landing>/<system>/<YYYY>Q<n>/<file>          quarterly systems (ui_wages)
+
+Which systems exist, how their drop directories are named and which files a drop holds all
+come from the declarative layouts (`sources/layouts/*.yaml`, read by `sources.layout`): a sixth
+system is a new layout file, not a code change. Every public function that needs the file
+types takes `layouts` (default: `load_layouts()`), so a test can bring its own.
 
 A *drop* is one such directory. Nothing of a drop may be loaded unless the whole drop is
-complete and intact, so every file is verified before anything reads its rows:
+complete and intact, so every file is verified before anything reads its rows, with the proofs
+its layout declares:
 
-* delimited files (CSV, pipe, tab) need their control file `<name>.ctl` with `records`,
-  `sha256`, `extract_type` and `extract_date`; the digest and the data-row count (one row a
-  line, header excluded, blank lines are not rows) must match, and the extract date must be
+* `control_file: true`: the control file `<name>.ctl` beside it, with `records`, `sha256`,
+  `extract_type` and `extract_date`; the digest and the record count must match (delimited
+  files: one record a non-blank line, the header row excluded), and the extract date must be
   the drop's;
-* fixed-width files need their header (file tag, period) and trailer (detail-record count;
-  for wages also the control total of the wage field, implied 2 decimals).
+* `header_record` / `trailer_record` (fixed width): the first non-blank record must carry the
+  header's tag, the last the trailer's (else the file was cut off), and their fields are
+  checked by what the layout says they are: a `const` field must hold its `value`; the `role`
+  `extract_date` must be the drop's date, `extract_type` one of its codes (D/F → DELTA/FULL),
+  `period` the drop's period, `record_count` the number of detail records, and
+  `control_total` the sum of the detail field the layout names (`FileLayout.control_total`),
+  each side with its own implied decimals.
 
-Names are checked exactly against the contract's patterns; anything else in a drop (a stray or
+Detail records are not parsed here: a record of the wrong length (`record_length`), an
+undecodable byte or a bad value is a malformed row, set aside at ingest with its line; it
+does not make the file incomplete. (Wrong-length records are counted in the summary and named
+when a control total does not match, since they are the usual culprit.)
+
+Names are checked exactly against the layouts' patterns; anything else in a drop (a stray or
 half-transferred file, a control file without its data file, a symlink leading out of the
-landing root) rejects the drop with a reason naming the file. A drop whose every file
-verified is VERIFIED; otherwise every file of it is REJECTED: the file at fault with what
-mismatched, its siblings as held back.
+landing root) rejects the drop with a reason naming the file, and a directory no layout
+describes is rejected as a whole. A drop whose every file verified is VERIFIED; otherwise every
+file of it is REJECTED: the file at fault with what mismatched, its siblings as held back.
 
 No Dagster here: `assets.landing` wraps this module, the sensor uses `complete_drops`.
 """
 
 from __future__ import annotations
 
+import codecs
 import functools
 import hashlib
+import operator
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
-from typing import Literal
 
 import pyarrow as pa
 
+from sources.layout import Field, FileLayout, LayoutError, Record, SystemLayout, load_layouts
+
 __all__ = [
-    "FILE_SPECS",
+    "CONTROL_SUFFIX",
     "INVENTORY_SCHEMA",
-    "SYSTEMS",
     "ControlFile",
     "ControlFileError",
     "DeliveredFile",
     "Drop",
     "DropArrival",
     "ExtractType",
-    "FileSpec",
     "FixedWidthSummary",
     "LandingZoneError",
     "Status",
@@ -61,6 +78,7 @@ __all__ = [
     "read_fixed_width_summary",
     "scan_delimited",
     "spec_for",
+    "systems",
     "verify_drop",
 ]
 
@@ -74,7 +92,7 @@ class ExtractType(StrEnum):
     DELTA = "DELTA"
     FULL = "FULL"
     QUARTER = "QUARTER"
-    """Wage files: one whole quarter; a newer delivery of the quarter replaces it."""
+    """Quarterly files replaced as a whole period (wages): a newer delivery of the quarter replaces it."""
 
 
 class LandingZoneError(Exception):
@@ -85,91 +103,139 @@ class ControlFileError(ValueError):
     """A control file is unreadable or lacks a required key."""
 
 
+CONTROL_SUFFIX = ".ctl"
+
+_DAILY_PERIOD = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_QUARTER_PERIOD = re.compile(r"^(\d{4})Q([1-4])$")
+_HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+_BOM = codecs.BOM_UTF8
+_CHUNK = 1 << 20
+_MAX_LINES_NAMED = 20
+"""How many line numbers of wrong-length or unreadable detail records a summary keeps."""
+
+
 # --------------------------------------------------------------------------------------------
-# The contract's file types
+# The layouts, as verification needs them
 
 
 @dataclass(frozen=True)
-class FileSpec:
-    """One file type of the contract: its exact name and how its completeness is proven."""
+class _Catalog:
+    """The systems of one set of layouts, checked for what verification relies on."""
 
-    file_type: str
-    system: str
-    prefix: str
-    suffix: str
-    kind: Literal["fixed", "delimited"]
-    quoted: bool = False
-    """Delimited files whose fields may be quoted (RFC 4180 within a line: `"a, b"`, `""`)."""
-    header_tag: str = ""
-    """Fixed width: the file tag the header carries (`UICLM`, `UIWAGE`)."""
-    control_total: bool = False
-    """Fixed width: the trailer carries the total of the wage field (wages only)."""
+    systems: tuple[SystemLayout, ...]
+    by_name: Mapping[str, SystemLayout]
 
-    def file_name(self, period: str) -> str:
-        return f"{self.prefix}{period}{self.suffix}"
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.system for s in self.systems)
+
+    def describe(self) -> str:
+        return ", ".join(self.names) if self.systems else "none"
+
+    def order(self, system: str) -> int:
+        return self.names.index(system) if system in self.by_name else len(self.systems)
 
 
-SYSTEMS: tuple[str, ...] = ("ui", "ui_wages", "wp", "title1", "vr", "adult_ed")
-
-FILE_SPECS: tuple[FileSpec, ...] = (
-    FileSpec("ui_claims", "ui", "UICLM.", ".DAT", "fixed", header_tag="UICLM"),
-    FileSpec("ui_wages", "ui_wages", "UIWAGE.", ".DAT", "fixed", header_tag="UIWAGE", control_total=True),
-    FileSpec("wp_registrations", "wp", "wp_registrations_", ".csv", "delimited", quoted=True),
-    FileSpec("wp_services", "wp", "wp_services_", ".csv", "delimited", quoted=True),
-    FileSpec("t1_participation", "title1", "t1_participation_", ".csv", "delimited", quoted=True),
-    FileSpec("t1_outcomes", "title1", "t1_outcomes_", ".csv", "delimited", quoted=True),
-    FileSpec("vr_cases", "vr", "VR_CASES_", ".TXT", "delimited"),
-    FileSpec("vr_outcomes", "vr", "VR_OUTCOMES_", ".TXT", "delimited"),
-    FileSpec("ae_students", "adult_ed", "ae_students_", ".tsv", "delimited"),
-    FileSpec("ae_attendance", "adult_ed", "ae_attendance_", ".tsv", "delimited"),
-    FileSpec("ae_assessments", "adult_ed", "ae_assessments_", ".tsv", "delimited"),
-    FileSpec("ae_outcomes", "adult_ed", "ae_outcomes_", ".tsv", "delimited"),
-)
-
-CONTROL_SUFFIX = ".ctl"
-
-_NIGHTLY_PERIOD = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-_QUARTER_PERIOD = re.compile(r"^(\d{4})Q([1-4])$")
-_HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
-
-# Wage record: wages at positions 74-84 (1-based), implied 2 decimals.
-_WAGE_SLICE = slice(73, 84)
-
-
-def specs_of(system: str) -> tuple[FileSpec, ...]:
-    return tuple(spec for spec in FILE_SPECS if spec.system == system)
-
-
-def spec_for(system: str, period: str, name: str) -> FileSpec | None:
-    """The file type a data file name stands for in `<system>/<period>/`, if any (exact match)."""
-    for spec in specs_of(system):
-        if name == spec.file_name(period):
-            return spec
+def _layout_problem(system: SystemLayout) -> str | None:
+    """What a layout lacks for verification (the loader does not check these)."""
+    where = system.path.name or system.system
+    if system.period not in ("daily", "quarterly"):
+        return f"{where}: period {system.period!r} is not daily or quarterly"
+    for lay in system.files:
+        at = f"{where}:{lay.file_type}"
+        try:
+            codecs.lookup(lay.encoding)
+        except LookupError:
+            return f"{at}: unknown encoding {lay.encoding!r}"
+        for which, record in (("header_record", lay.header_record), ("trailer_record", lay.trailer_record)):
+            if record is None:
+                continue
+            if lay.format != "fixed_width":
+                return f"{at}: a {which} is only read in fixed-width files"
+            for f in record.fields:
+                if f.start is None or f.length is None or f.start < 1 or f.length < 1:
+                    return f"{at}.{which}.{f.name}: needs start and length"
+                if f.type == "const" and f.value is None:
+                    return f"{at}.{which}.{f.name}: a const field needs its value"
+                if f.role == "extract_date" and not f.format:
+                    return f"{at}.{which}.{f.name}: an extract_date needs a format"
+                if f.role == "extract_type" and not f.codes:
+                    return f"{at}.{which}.{f.name}: an extract_type needs its codes (D: DELTA, F: FULL)"
+        totals = [f for r in (lay.header_record, lay.trailer_record) if r for f in r.fields]
+        totals = [f for f in totals if f.role == "control_total"]
+        if bool(totals) != bool(lay.control_total) or len(totals) > 1:
+            return f"{at}: control_total and one header/trailer field with role control_total go together"
+        if lay.control_total:
+            detail = next((f for f in lay.fields if f.name == lay.control_total), None)
+            if detail is None or detail.start is None or detail.length is None:
+                return f"{at}: control_total {lay.control_total!r} is not a positioned detail field"
     return None
 
 
-def _period_problem(system: str, period: str) -> str | None:
+def _catalog(layouts: Sequence[SystemLayout] | None) -> _Catalog:
+    systems = load_layouts() if layouts is None else tuple(layouts)
+    by_name: dict[str, SystemLayout] = {}
+    for system in systems:
+        if system.system in by_name:
+            raise LayoutError(
+                f"system {system.system} is described twice "
+                f"({by_name[system.system].path.name} and {system.path.name})"
+            )
+        problem = _layout_problem(system)
+        if problem is not None:
+            raise LayoutError(problem)
+        by_name[system.system] = system
+    return _Catalog(tuple(systems), by_name)
+
+
+def systems(layouts: Sequence[SystemLayout] | None = None) -> tuple[str, ...]:
+    """The systems the layouts describe (the directories a landing zone may hold)."""
+    return _catalog(layouts).names
+
+
+def _files_of(system: SystemLayout, period: str) -> dict[str, FileLayout]:
+    """Data file name → layout, for the drop `<system>/<period>`."""
+    return {lay.file_name(period): lay for lay in system.files}
+
+
+def spec_for(
+    system: str, period: str, name: str, layouts: Sequence[SystemLayout] | None = None
+) -> FileLayout | None:
+    """The file layout a data file name stands for in `<system>/<period>/`, if any (exact match)."""
+    layout = _catalog(layouts).by_name.get(system)
+    return _files_of(layout, period).get(name) if layout is not None else None
+
+
+def _period_problem(system: SystemLayout, period: str) -> str | None:
     """Why `period` is not a valid drop directory name for `system` (None if it is)."""
-    if system == "ui_wages":
-        if not _QUARTER_PERIOD.match(period):
-            return f"drop directory {system}/{period} is not named <YYYY>Q<1-4>"
-        return None
-    match = _NIGHTLY_PERIOD.match(period)
+    where = f"drop directory {system.system}/{period}"
+    if system.period == "quarterly":
+        return None if _QUARTER_PERIOD.match(period) else f"{where} is not named <YYYY>Q<1-4>"
+    match = _DAILY_PERIOD.match(period)
     if not match:
-        return f"drop directory {system}/{period} is not named <YYYYMMDD>"
+        return f"{where} is not named <YYYYMMDD>"
     try:
         date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
-        return f"drop directory {system}/{period} is not a calendar date"
+        return f"{where} is not a calendar date"
     return None
 
 
-def _period_date(system: str, period: str) -> date | None:
-    """The extract date of a nightly drop (None for wage quarters)."""
-    match = _NIGHTLY_PERIOD.match(period)
-    if system == "ui_wages" or not match:
+def _period_date(system: SystemLayout, period: str) -> date | None:
+    """The extract date of a daily drop (None for a quarterly one)."""
+    match = _DAILY_PERIOD.match(period)
+    if system.period != "daily" or not match:
         return None
     return date(int(match[1]), int(match[2]), int(match[3]))
+
+
+def _period_value(period: str, width: int) -> str | None:
+    """The drop period as a `period` field of `width` characters writes it: the drop name
+    itself (`20240301`, `2024Q1`) or without the `Q` (`20241`). None if neither fits."""
+    for candidate in (period, period.replace("Q", "")):
+        if len(candidate) == width:
+            return candidate
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -290,83 +356,198 @@ def parse_control_file(path: Path) -> ControlFile:
 
 
 # --------------------------------------------------------------------------------------------
-# Reading data files (streaming; shared with ingest)
+# Reading data files (streaming, in large chunks; shared with ingest)
 
 
-def _is_blank(line: bytes) -> bool:
-    return not line.rstrip(b"\r\n")
+def _batches(path: Path, hasher: hashlib._Hash) -> Iterator[tuple[int, list[bytes]]]:
+    """The file's lines in batches, without their line ends (LF or CRLF): `(number of the
+    batch's first line, lines)`, hashing every byte on the way."""
+    carry = b""
+    number = 1
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            hasher.update(chunk)
+            buf = carry + chunk
+            lines = buf.split(b"\n")
+            carry = lines.pop()
+            if b"\r" in buf:
+                lines = list(map(_strip_cr, lines))
+            yield number, lines
+            number += len(lines)
+    if carry:
+        yield number, [carry.rstrip(b"\r")]
 
 
-def scan_delimited(path: Path) -> tuple[int, str]:
+_strip_cr = operator.methodcaller("rstrip", b"\r")
+
+
+def scan_delimited(path: Path, *, header_row: bool = True) -> tuple[int, str]:
     """`(records, sha256)` of a delimited file in one pass.
 
-    A record is one non-blank line after the header (the first non-blank line); blank lines,
-    such as a trailing empty line, are not records. Records are counted as lines, not parsed: a
-    quote that never closes is a malformed row (set aside at ingest with its line number), not a
-    file cut off, so it must not swallow the rows after it. The systems' exports do not put
-    line breaks inside quoted fields; a file that did would fail the count and say so.
+    A record is one non-blank line after the header row (the first non-blank line, when the
+    layout has one); blank lines, such as a trailing empty line, are not records. Records are
+    counted as lines, not parsed: a quote that never closes is a malformed row (set aside at
+    ingest with its line number), not a file cut off, so it must not swallow the rows after it.
+    The systems' exports do not put line breaks inside quoted fields; a file that did would fail
+    the count and say so.
     """
     hasher = hashlib.sha256()
     lines = 0
+    carry = b""
     with path.open("rb") as f:
-        for raw in f:
-            hasher.update(raw)
-            if not _is_blank(raw):
-                lines += 1
-    return max(lines - 1, 0), hasher.hexdigest()
+        while chunk := f.read(_CHUNK):
+            hasher.update(chunk)
+            buf = carry + chunk
+            parts = buf.split(b"\n")
+            carry = parts.pop()
+            if b"\r\r" in buf:  # rare: a line of several CRs is blank too
+                blank = sum(1 for p in parts if not p.rstrip(b"\r"))
+            else:
+                blank = parts.count(b"") + parts.count(b"\r")
+            lines += len(parts) - blank
+    if carry.rstrip(b"\r"):
+        lines += 1
+    return max(lines - 1, 0) if header_row else lines, hasher.hexdigest()
 
 
-def count_delimited_records(path: Path) -> int:
+def count_delimited_records(path: Path, *, header_row: bool = True) -> int:
     """Data records of a delimited file, counted as `scan_delimited` does."""
-    return scan_delimited(path)[0]
+    return scan_delimited(path, header_row=header_row)[0]
 
 
 @dataclass(frozen=True)
 class FixedWidthSummary:
-    """Header, trailer and detail totals of a fixed-width file, read in one pass."""
+    """Header, trailer and detail totals of a fixed-width file, read in one pass.
+
+    `control_total` is the sum of the detail field the layout totals, as an integer in units of
+    that field's implied decimals (None when the layout totals nothing). Line numbers are 1-based;
+    at most the first 20 of each kind are kept, the counts are exact.
+    """
 
     header: str | None
+    header_line: int | None
     trailer: str | None
     trailer_line: int | None
     detail_records: int
-    wage_total_cents: int
-    unreadable_wage_lines: tuple[int, ...]
+    control_total: int | None
+    unreadable_total_lines: tuple[int, ...]
+    unreadable_total_count: int
+    wrong_length_lines: tuple[int, ...]
+    wrong_length_count: int
     sha256: str
 
 
-def read_fixed_width_summary(path: Path, spec: FileSpec) -> FixedWidthSummary:
-    """Stream a fixed-width file: first non-blank record is the header, last the trailer."""
+def _decoded(line: bytes, encoding: str) -> str:
+    return line.decode(encoding, errors="replace")
+
+
+class _DetailTally:
+    """Counts detail records, their lengths and the control total, a batch at a time: a batch
+    that is all ASCII, all of the right length and all digits in the totalled field is summed
+    with C-level calls; anything else falls back to one record at a time."""
+
+    def __init__(self, layout: FileLayout) -> None:
+        self.encoding = layout.encoding
+        self.length = layout.record_length
+        self.total_at: slice | None = None
+        self.total_width = 0
+        if layout.control_total:
+            detail = layout.field(layout.control_total)
+            if detail.start is None or detail.length is None:
+                raise LayoutError(f"{layout.file_type}: control_total {detail.name} has no position")
+            self.total_at = slice(detail.start - 1, detail.start - 1 + detail.length)
+            self.total_width = detail.length
+        self.records = 0
+        self.total = 0
+        self.unreadable: list[int] = []
+        self.unreadable_count = 0
+        self.wrong_length: list[int] = []
+        self.wrong_length_count = 0
+
+    def one(self, number: int, line: bytes) -> None:
+        self.records += 1
+        text: bytes | str = line if line.isascii() else line.decode(self.encoding, errors="replace")
+        if self.length is not None and len(text) != self.length:
+            self.wrong_length_count += 1
+            if len(self.wrong_length) < _MAX_LINES_NAMED:
+                self.wrong_length.append(number)
+        if self.total_at is not None:
+            value = text[self.total_at]
+            if len(value) == self.total_width and value.isascii() and value.isdigit():
+                self.total += int(value)
+            else:
+                self.unreadable_count += 1
+                if len(self.unreadable) < _MAX_LINES_NAMED:
+                    self.unreadable.append(number)
+
+    def many(self, lines: list[bytes], numbers: Sequence[int]) -> None:
+        if not lines:
+            return
+        fast = all(map(bytes.isascii, lines))
+        if fast and self.length is not None:
+            fast = list(map(len, lines)).count(self.length) == len(lines)
+        values: list[bytes] = []
+        if fast and self.total_at is not None:
+            values = list(map(operator.itemgetter(self.total_at), lines))
+            joined = b"".join(values)
+            fast = len(joined) == self.total_width * len(values) and joined.isdigit()
+        if not fast:
+            for number, line in zip(numbers, lines, strict=True):
+                self.one(number, line)
+            return
+        self.records += len(lines)
+        if self.total_at is not None:
+            self.total += sum(map(int, values))
+
+
+def read_fixed_width_summary(path: Path, layout: FileLayout) -> FixedWidthSummary:
+    """Stream a fixed-width file as its layout describes it.
+
+    With a `header_record`, the first non-blank record is the header; with a `trailer_record`,
+    the last non-blank record is the trailer (whether it carries the trailer's tag is for the
+    caller to judge); the records between are details. Lengths and positions count characters of
+    the layout's encoding; a line of blanks is no record.
+    """
     hasher = hashlib.sha256()
-    header: bytes | None = None
-    pending: tuple[int, bytes] | None = None
-    details = 0
-    total = 0
-    unreadable: list[int] = []
-    with path.open("rb") as f:
-        for number, raw in enumerate(f, 1):
-            hasher.update(raw)
-            line = raw.rstrip(b"\r\n")
-            if not line.strip():
+    want_header = layout.header_record is not None
+    want_trailer = layout.trailer_record is not None
+    tally = _DetailTally(layout)
+    header: tuple[int, bytes] | None = None
+    pending: tuple[int, bytes] | None = None  # the last record so far: the trailer, if it stays last
+    for start, batch in _batches(path, hasher):
+        if start == 1 and layout.bom and batch and batch[0].startswith(_BOM):
+            batch[0] = batch[0][len(_BOM) :]
+        numbers: Sequence[int]
+        if all(map(bytes.strip, batch)):
+            lines, numbers = batch, range(start, start + len(batch))
+        else:
+            kept = [i for i, line in enumerate(batch) if line.strip()]
+            lines, numbers = [batch[i] for i in kept], [start + i for i in kept]
+        if not lines:
+            continue
+        if want_header and header is None:
+            header = (numbers[0], lines[0])
+            lines, numbers = lines[1:], numbers[1:]
+            if not lines:
                 continue
-            if header is None:
-                header = line
-                continue
+        if want_trailer:
             if pending is not None:
-                details += 1
-                if spec.control_total:
-                    wage = pending[1][_WAGE_SLICE]
-                    if len(wage) == 11 and wage.isdigit():
-                        total += int(wage)
-                    else:
-                        unreadable.append(pending[0])
-            pending = (number, line)
+                tally.one(*pending)
+            pending = (numbers[-1], lines[-1])
+            lines, numbers = lines[:-1], numbers[:-1]
+        tally.many(lines, numbers)
+
     return FixedWidthSummary(
-        header=header.decode("latin-1") if header is not None else None,
-        trailer=pending[1].decode("latin-1") if pending is not None else None,
+        header=_decoded(header[1], layout.encoding) if header is not None else None,
+        header_line=header[0] if header is not None else None,
+        trailer=_decoded(pending[1], layout.encoding) if pending is not None else None,
         trailer_line=pending[0] if pending is not None else None,
-        detail_records=details,
-        wage_total_cents=total,
-        unreadable_wage_lines=tuple(unreadable),
+        detail_records=tally.records,
+        control_total=tally.total if tally.total_at is not None else None,
+        unreadable_total_lines=tuple(tally.unreadable),
+        unreadable_total_count=tally.unreadable_count,
+        wrong_length_lines=tuple(tally.wrong_length),
+        wrong_length_count=tally.wrong_length_count,
         sha256=hasher.hexdigest(),
     )
 
@@ -376,124 +557,224 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def _money(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}"
+def _amount(value: int, decimals: int) -> str:
+    if decimals <= 0:
+        return str(value)
+    whole, frac = divmod(value, 10**decimals)
+    return f"{whole}.{frac:0{decimals}d}"
 
 
 def _short(digest: str) -> str:
     return digest[:16] + "…"
 
 
+def _lines_note(count: int, lines: Sequence[int], what: str) -> str:
+    """`3 records <what> (lines 4, 9, 12)`: at most five line numbers."""
+    named = ", ".join(str(n) for n in lines[:5]) + (", …" if count > 5 else "")
+    return f"{count} record{'s' if count != 1 else ''} {what} ({'line' if count == 1 else 'lines'} {named})"
+
+
 # --------------------------------------------------------------------------------------------
 # Verifying one file
 
 
-def _verify_fixed(system: str, period: str, path: Path, spec: FileSpec) -> DeliveredFile:
-    summary = read_fixed_width_summary(path, spec)
-    problems: list[str] = []
+@dataclass
+class _Findings:
+    """What the checks of one file found: problems, and what the file says of itself."""
+
+    problems: list[str] = field(default_factory=list)
     extract_type: ExtractType | None = None
-    header = summary.header
-    if header is None:
-        problems.append("the file is empty (no header record)")
-    elif system == "ui_wages":
-        expected = "H" + period.replace("Q", "") + spec.header_tag
-        if not header.startswith(expected):
-            problems.append(f"header record {header[:12]!r} is not {expected!r}")
-        extract_type = ExtractType.QUARTER
-    else:
-        expected = "H" + period + spec.header_tag
-        flag = header[14:15]
-        if not header.startswith(expected) or flag not in ("D", "F"):
-            problems.append(f"header record {header[:15]!r} is not {expected + 'D'!r} or {expected + 'F'!r}")
-        else:
-            extract_type = ExtractType.DELTA if flag == "D" else ExtractType.FULL
+    extract_date: date | None = None
 
-    trailer = summary.trailer
-    if header is not None:
-        if trailer is None or not trailer.startswith("T"):
-            problems.append("no trailer record at the end (the file was cut off)")
-        else:
-            count_text = trailer[1:10]
-            if not (len(count_text) == 9 and count_text.isdigit()):
-                problems.append(f"trailer record count {count_text!r} is not 9 digits")
-            elif int(count_text) != summary.detail_records:
-                problems.append(
-                    f"trailer says {int(count_text)} detail records, the file has {summary.detail_records}"
+
+def _field_text(line: str, f: Field) -> str:
+    start = (f.start or 1) - 1
+    return line[start : start + (f.length or 0)]
+
+
+def _check_record(
+    which: str,
+    line: str,
+    record: Record,
+    layout: FileLayout,
+    period: str,
+    drop_date: date | None,
+    summary: FixedWidthSummary,
+    found: _Findings,
+) -> None:
+    """Check a header or trailer record field by field, by each field's `const` value or `role`."""
+    for f in record.fields:
+        text = _field_text(line, f)
+        width = f.length or 0
+        if f.type == "const":
+            expected = (f.value or "").ljust(width)
+            if text != expected:
+                found.problems.append(f"{which} {f.label} is {text!r}, expected {expected!r}")
+            continue
+        if f.role == "extract_date":
+            try:
+                value = datetime.strptime(text, f.format or "").date()
+            except ValueError:
+                found.problems.append(f"{which} {f.label} {text!r} is not a date ({f.format})")
+                continue
+            found.extract_date = value
+            if drop_date is not None and value != drop_date:
+                found.problems.append(
+                    f"{which} extract date {value.isoformat()} is not the drop's date {drop_date.isoformat()}"
                 )
-            if spec.control_total:
-                total_text = trailer[10:25]
-                if not (len(total_text) == 15 and total_text.isdigit()):
-                    problems.append(f"trailer control total {total_text!r} is not 15 digits")
-                elif int(total_text) != summary.wage_total_cents:
-                    note = ""
-                    if summary.unreadable_wage_lines:
-                        lines = ", ".join(str(n) for n in summary.unreadable_wage_lines[:5])
-                        note = (
-                            f" ({len(summary.unreadable_wage_lines)} unreadable wage fields, lines {lines})"
+        elif f.role == "extract_type":
+            codes = f.codes or {}
+            canonical = codes.get(text) if text in codes else codes.get(text.strip())
+            try:
+                found.extract_type = ExtractType(canonical) if canonical is not None else None
+            except ValueError:
+                found.extract_type = None
+            if found.extract_type is None:
+                allowed = " or ".join(repr(c) for c in codes)
+                found.problems.append(f"{which} {f.label} {text!r} is not {allowed}")
+        elif f.role == "period":
+            expected_period = _period_value(period, width)
+            if expected_period is None:
+                found.problems.append(
+                    f"{which} {f.label}: the layout's {width}-character period cannot hold the drop's "
+                    f"period {period!r}"
+                )
+            elif text != expected_period:
+                found.problems.append(
+                    f"{which} {f.label} {text!r} is not the drop's period {expected_period!r}"
+                )
+        elif f.role == "record_count":
+            if not (len(text) == width and text.isascii() and text.isdigit()):
+                found.problems.append(f"{which} record count {text!r} is not {width} digits")
+            elif int(text) != summary.detail_records:
+                found.problems.append(
+                    f"{which} says {int(text)} detail records, the file has {summary.detail_records}"
+                )
+        elif f.role == "control_total" and layout.control_total and summary.control_total is not None:
+            if not (len(text) == width and text.isascii() and text.isdigit()):
+                found.problems.append(f"{which} control total {text!r} is not {width} digits")
+                continue
+            detail_decimals = layout.field(layout.control_total).implied_decimals
+            scale = max(f.implied_decimals, detail_decimals)
+            declared = int(text) * 10 ** (scale - f.implied_decimals)
+            summed = summary.control_total * 10 ** (scale - detail_decimals)
+            if declared != summed:
+                notes = []
+                if summary.unreadable_total_count:
+                    notes.append(
+                        _lines_note(
+                            summary.unreadable_total_count,
+                            summary.unreadable_total_lines,
+                            f"with an unreadable {layout.control_total}",
                         )
-                    problems.append(
-                        f"trailer control total {_money(int(total_text))} does not match the sum of "
-                        f"wages {_money(summary.wage_total_cents)}{note}"
                     )
+                if summary.wrong_length_count:
+                    notes.append(
+                        _lines_note(
+                            summary.wrong_length_count,
+                            summary.wrong_length_lines,
+                            f"not {layout.record_length} characters long",
+                        )
+                    )
+                note = f" ({'; '.join(notes)})" if notes else ""
+                found.problems.append(
+                    f"{which} control total {_amount(declared, scale)} does not match the sum of "
+                    f"{layout.control_total} {_amount(summed, scale)}{note}"
+                )
 
-    return DeliveredFile(
-        system=system,
-        drop=period,
-        name=path.name,
-        path=path,
-        status=Status.REJECTED if problems else Status.VERIFIED,
-        reason=f"{system}/{period}/{path.name}: " + "; ".join(problems) if problems else None,
-        file_type=spec.file_type,
-        extract_type=extract_type,
-        extract_date=_period_date(system, period),
-        records=summary.detail_records,
-        sha256=summary.sha256,
-    )
+
+def _check_fixed(
+    layout: FileLayout, period: str, drop_date: date | None, summary: FixedWidthSummary, found: _Findings
+) -> None:
+    header, trailer = layout.header_record, layout.trailer_record
+    if header is not None:
+        if summary.header is None:
+            found.problems.append("the file is empty (no header record)")
+            return
+        if not summary.header.startswith(header.tag):
+            found.problems.append(
+                f"the file does not begin with a header record (tag {header.tag!r}): {summary.header[:20]!r}"
+            )
+        else:
+            _check_record("header", summary.header, header, layout, period, drop_date, summary, found)
+    if trailer is not None:
+        if summary.trailer is None or not summary.trailer.startswith(trailer.tag):
+            found.problems.append("no trailer record at the end (the file was cut off)")
+        else:
+            _check_record("trailer", summary.trailer, trailer, layout, period, drop_date, summary, found)
 
 
-def _verify_delimited(
-    system: str, period: str, path: Path, spec: FileSpec, control: Path | None
-) -> DeliveredFile:
-    where = f"{system}/{period}/{path.name}"
-    records, digest = scan_delimited(path)
-    problems: list[str] = []
-    ctl: ControlFile | None = None
+def _check_control(
+    data_name: str,
+    control: Path | None,
+    records: int,
+    digest: str,
+    drop_date: date | None,
+    found: _Findings,
+) -> None:
     if control is None:
-        problems.append(f"no control file {path.name}{CONTROL_SUFFIX} beside it (incomplete delivery)")
+        found.problems.append(f"no control file {data_name}{CONTROL_SUFFIX} beside it (incomplete delivery)")
+        return
+    try:
+        ctl = parse_control_file(control)
+    except ControlFileError as exc:
+        found.problems.append(str(exc))
+        return
+    if ctl.sha256 != digest:
+        found.problems.append(
+            f"sha256 mismatch: control file says {_short(ctl.sha256)}, the file is {_short(digest)} "
+            "(changed or cut off in transit)"
+        )
+    if ctl.records != records:
+        found.problems.append(
+            f"records mismatch: control file says records={ctl.records}, "
+            f"the file has {records} data rows (header excluded)"
+        )
+    if drop_date is not None and ctl.extract_date != drop_date:
+        found.problems.append(
+            f"control file extract_date={ctl.extract_date.isoformat()} is not the drop's date "
+            f"{drop_date.isoformat()}"
+        )
+    if found.extract_type is not None and found.extract_type != ctl.extract_type:
+        found.problems.append(
+            f"control file extract_type={ctl.extract_type} disagrees with the header's {found.extract_type}"
+        )
+    found.extract_type = found.extract_type or ctl.extract_type
+    found.extract_date = found.extract_date or ctl.extract_date
+
+
+def _verify_file(
+    system: SystemLayout, period: str, path: Path, layout: FileLayout, control: Path | None
+) -> DeliveredFile:
+    drop_date = _period_date(system, period)
+    found = _Findings()
+    if layout.format == "fixed_width":
+        summary = read_fixed_width_summary(path, layout)
+        records, digest = summary.detail_records, summary.sha256
+        _check_fixed(layout, period, drop_date, summary, found)
     else:
-        try:
-            ctl = parse_control_file(control)
-        except ControlFileError as exc:
-            problems.append(str(exc))
-
-    if ctl is not None:
-        if ctl.sha256 != digest:
-            problems.append(
-                f"sha256 mismatch: control file says {_short(ctl.sha256)}, the file is {_short(digest)} "
-                "(changed or cut off in transit)"
-            )
-        if ctl.records != records:
-            problems.append(
-                f"records mismatch: control file says records={ctl.records}, "
-                f"the file has {records} data rows (header excluded)"
-            )
-        expected_date = _period_date(system, period)
-        if expected_date is not None and ctl.extract_date != expected_date:
-            problems.append(
-                f"control file extract_date={ctl.extract_date.isoformat()} is not the drop's date "
-                f"{expected_date.isoformat()}"
-            )
-
+        records, digest = scan_delimited(path, header_row=layout.header_row)
+    if layout.control_file:
+        _check_control(path.name, control, records, digest, drop_date, found)
+    if not layout.control_file and layout.trailer_record is None:
+        found.problems.append(
+            f"the layout of {layout.file_type} declares no control file and no trailer record: "
+            "the file's completeness cannot be proven"
+        )
+    extract_type = found.extract_type
+    if extract_type is None and layout.replace_by and system.period == "quarterly":
+        extract_type = ExtractType.QUARTER
+    problems = found.problems
     return DeliveredFile(
-        system=system,
+        system=system.system,
         drop=period,
         name=path.name,
         path=path,
         status=Status.REJECTED if problems else Status.VERIFIED,
-        reason=f"{where}: " + "; ".join(problems) if problems else None,
-        file_type=spec.file_type,
-        extract_type=ctl.extract_type if ctl is not None else None,
-        extract_date=ctl.extract_date if ctl is not None else _period_date(system, period),
+        reason=f"{system.system}/{period}/{path.name}: " + "; ".join(problems) if problems else None,
+        file_type=layout.file_type,
+        extract_type=extract_type,
+        extract_date=drop_date or found.extract_date,
         records=records,
         sha256=digest,
     )
@@ -551,7 +832,8 @@ def _drop_verdict(system: str, name: str, path: Path, files: Sequence[DeliveredF
     return Drop(system, name, path, Status.REJECTED, held, reason)
 
 
-def _verify_drop_dir(root: Path, system: str, drop_dir: Path) -> Drop:
+def _verify_drop_dir(root: Path, system: SystemLayout, drop_dir: Path) -> Drop:
+    sys_name = system.system
     name = drop_dir.name
     problem = _escape_problem(drop_dir, root)
     if problem is None and not drop_dir.is_dir():
@@ -559,41 +841,36 @@ def _verify_drop_dir(root: Path, system: str, drop_dir: Path) -> Drop:
     if problem is None:
         problem = _period_problem(system, name)
     if problem is not None:
-        reason = problem if problem.startswith("drop directory") else f"{system}/{name}: {problem}"
-        return Drop(system, name, drop_dir, Status.REJECTED, (), reason)
+        reason = problem if problem.startswith("drop directory") else f"{sys_name}/{name}: {problem}"
+        return Drop(sys_name, name, drop_dir, Status.REJECTED, (), reason)
 
     entries = sorted(drop_dir.iterdir(), key=lambda p: p.name)
     by_name = {p.name: p for p in entries}
-    specs = {spec.file_name(name): spec for spec in specs_of(system)}
+    specs = _files_of(system, name)
     files: list[DeliveredFile] = []
     for entry in entries:
-        where = f"{system}/{name}/{entry.name}"
+        where = f"{sys_name}/{name}/{entry.name}"
         problem = _escape_problem(entry, root)
         if problem is None and not entry.is_file():
             problem = "not a regular file"
         if problem is not None:
-            files.append(_reject(system, name, entry, f"{where}: {problem}", entry.name))
+            files.append(_reject(sys_name, name, entry, f"{where}: {problem}", entry.name))
             continue
         spec = specs.get(entry.name)
         if spec is not None:
-            if spec.kind == "fixed":
-                files.append(_verify_fixed(system, name, entry, spec))
-            else:
-                control = by_name.get(entry.name + CONTROL_SUFFIX)
-                if control is not None and (
-                    _escape_problem(control, root) is not None or not control.is_file()
-                ):
-                    control = None  # reported on its own below
-                files.append(_verify_delimited(system, name, entry, spec, control))
+            control = by_name.get(entry.name + CONTROL_SUFFIX) if spec.control_file else None
+            if control is not None and (_escape_problem(control, root) is not None or not control.is_file()):
+                control = None  # reported on its own below
+            files.append(_verify_file(system, name, entry, spec, control))
             continue
         if entry.name.endswith(CONTROL_SUFFIX):
             data_name = entry.name[: -len(CONTROL_SUFFIX)]
             data_spec = specs.get(data_name)
-            if data_spec is not None and data_spec.kind == "delimited":
+            if data_spec is not None and data_spec.control_file:
                 if data_name not in by_name:
                     files.append(
                         _reject(
-                            system,
+                            sys_name,
                             name,
                             entry,
                             f"{where}: control file without its data file {data_name} "
@@ -602,18 +879,20 @@ def _verify_drop_dir(root: Path, system: str, drop_dir: Path) -> Drop:
                         )
                     )
                 continue
-        expected = ", ".join(sorted(specs))
+        expected = sorted(
+            [*specs, *(n + CONTROL_SUFFIX for n, s in specs.items() if s.control_file)],
+        )
         files.append(
             _reject(
-                system,
+                sys_name,
                 name,
                 entry,
-                f"{where}: unexpected file name (a {system} drop holds only: {expected}, "
-                "and a .ctl beside each delimited file)",
+                f"{where}: unexpected file name (by its layout, a {sys_name} drop holds only: "
+                f"{', '.join(expected)})",
                 entry.name,
             )
         )
-    return _drop_verdict(system, name, drop_dir, files)
+    return _drop_verdict(sys_name, name, drop_dir, files)
 
 
 def _require_root(landing_root: Path) -> Path:
@@ -625,38 +904,48 @@ def _require_root(landing_root: Path) -> Path:
     return root.resolve()
 
 
-def discover_drops(landing_root: Path | str) -> list[Drop]:
-    """Every drop in the landing zone, verified, ordered by system then period.
+def discover_drops(landing_root: Path | str, layouts: Sequence[SystemLayout] | None = None) -> list[Drop]:
+    """Every drop in the landing zone, verified, ordered by system (layout order) then period.
 
-    Entries that are not drops (an unknown system directory, a file outside a drop directory,
-    a symlink leading out of the landing root) come back as REJECTED drops naming the entry.
-    Raises LandingZoneError if the root itself is missing.
+    Entries that are not drops (a directory no layout describes, a file outside a drop
+    directory, a symlink leading out of the landing root) come back as REJECTED drops naming the
+    entry. Raises LandingZoneError if the root itself is missing, LayoutError if the layouts
+    lack what verification needs.
     """
+    catalog = _catalog(layouts)
     root = _require_root(Path(landing_root))
     drops: list[Drop] = []
     for entry in sorted(root.iterdir(), key=lambda p: p.name):
         problem = _escape_problem(entry, root)
-        if problem is None and entry.name not in SYSTEMS:
+        system = catalog.by_name.get(entry.name)
+        if problem is None and system is None:
             kind = "directory" if entry.is_dir() else "file"
-            problem = f"unexpected {kind} in the landing zone root (systems: {', '.join(SYSTEMS)})"
+            problem = (
+                f"unexpected {kind} in the landing zone root: no layout describes a system "
+                f"{entry.name!r} (systems with a layout: {catalog.describe()})"
+            )
         if problem is None and not entry.is_dir():
             problem = "not a directory"
-        if problem is not None:
+        if problem is not None or system is None:
             drops.append(Drop(entry.name, "", entry, Status.REJECTED, (), f"{entry.name}: {problem}"))
             continue
         for drop_dir in sorted(entry.iterdir(), key=lambda p: p.name):
-            drops.append(_verify_drop_dir(root, entry.name, drop_dir))
-    order = {system: i for i, system in enumerate(SYSTEMS)}
-    drops.sort(key=lambda d: (order.get(d.system, len(order)), d.system, d.name))
+            drops.append(_verify_drop_dir(root, system, drop_dir))
+    drops.sort(key=lambda d: (catalog.order(d.system), d.system, d.name))
     return drops
 
 
-def verify_drop(landing_root: Path | str, relative: str | os.PathLike[str]) -> Drop:
+def verify_drop(
+    landing_root: Path | str,
+    relative: str | os.PathLike[str],
+    layouts: Sequence[SystemLayout] | None = None,
+) -> Drop:
     """Verify the one drop `<system>/<period>` named relative to the landing root.
 
     A path that is absolute, climbs with `..`, or resolves (through symlinks) outside the
-    landing root is refused as REJECTED, naming the path.
+    landing root is refused as REJECTED, naming the path; so is a system no layout describes.
     """
+    catalog = _catalog(layouts)
     root = _require_root(Path(landing_root))
     rel = PurePosixPath(os.fspath(relative).replace("\\", "/"))
     parts = rel.parts
@@ -671,14 +960,16 @@ def verify_drop(landing_root: Path | str, relative: str | os.PathLike[str]) -> D
             (),
             f"{rel}: path leaves the landing zone ('..' or absolute path); refused",
         )
-    if len(parts) != 2 or system not in SYSTEMS:
+    layout = catalog.by_name.get(system)
+    if len(parts) != 2 or layout is None:
         return Drop(
             system,
             name,
             root / rel,
             Status.REJECTED,
             (),
-            f"{rel}: not a drop path <system>/<period> (systems: {', '.join(SYSTEMS)})",
+            f"{rel}: not a drop path <system>/<period> of a system with a layout "
+            f"(systems with a layout: {catalog.describe()})",
         )
     system_dir = root / system
     problem = _escape_problem(system_dir, root)
@@ -687,7 +978,7 @@ def verify_drop(landing_root: Path | str, relative: str | os.PathLike[str]) -> D
     drop_dir = system_dir / parts[1]
     if not drop_dir.exists() and not drop_dir.is_symlink():
         return Drop(system, name, drop_dir, Status.REJECTED, (), f"{rel}: no such drop in {root}")
-    return _verify_drop_dir(root, system, drop_dir)
+    return _verify_drop_dir(root, layout, drop_dir)
 
 
 # --------------------------------------------------------------------------------------------
@@ -696,9 +987,9 @@ def verify_drop(landing_root: Path | str, relative: str | os.PathLike[str]) -> D
 
 @dataclass(frozen=True)
 class DropArrival:
-    """A drop whose files are all present: each delimited file with its control file, each
-    fixed-width file ending in its trailer. Not yet verified (digests and counts are the
-    pipeline's job); `fingerprint` identifies its content so that it is noticed once."""
+    """A drop whose files are all present: each file with its control file (if its layout has
+    one), each file with a trailer record ending in it. Not yet verified (digests and counts are
+    the pipeline's job); `fingerprint` identifies its content so that it is noticed once."""
 
     system: str
     name: str
@@ -716,27 +1007,28 @@ class DropArrival:
 
 @functools.lru_cache(maxsize=512)
 def _cached_sha256(path: str, size: int, mtime_ns: int) -> str:
-    """Digest of a fixed-width file, hashed once per (path, size, mtime) in a long-lived sensor
-    process: a re-delivered file changes size or modification time."""
+    """Digest of a file without a control file, hashed once per (path, size, mtime) in a
+    long-lived sensor process: a re-delivered file changes size or modification time."""
     return _sha256(Path(path))
 
 
-def _ends_with_trailer(path: Path, tail_bytes: int = 4096) -> bool:
+def _ends_with_record(path: Path, tag: bytes, record_length: int | None) -> bool:
+    tail_bytes = max(4096, 2 * ((record_length or 0) + 2))
     size = path.stat().st_size
     with path.open("rb") as f:
         f.seek(max(size - tail_bytes, 0))
         tail = f.read()
     lines = [line for line in tail.split(b"\n") if line.strip()]
-    return bool(lines) and lines[-1].startswith(b"T")
+    return bool(lines) and lines[-1].startswith(tag)
 
 
-def _arrival(root: Path, system: str, drop_dir: Path) -> DropArrival | None:
+def _arrival(root: Path, system: SystemLayout, drop_dir: Path) -> DropArrival | None:
     name = drop_dir.name
     if _escape_problem(drop_dir, root) is not None or not drop_dir.is_dir():
         return None
     if _period_problem(system, name) is not None:
         return None
-    specs = {spec.file_name(name): spec for spec in specs_of(system)}
+    specs = _files_of(system, name)
     entries = {p.name: p for p in drop_dir.iterdir()}
     pairs: list[tuple[str, str]] = []
     for entry_name, entry in entries.items():
@@ -746,15 +1038,15 @@ def _arrival(root: Path, system: str, drop_dir: Path) -> DropArrival | None:
         if spec is None:
             data_name = entry_name.removesuffix(CONTROL_SUFFIX)
             data_spec = specs.get(data_name) if entry_name.endswith(CONTROL_SUFFIX) else None
-            if data_spec is None or data_spec.kind != "delimited" or data_name not in entries:
+            if data_spec is None or not data_spec.control_file or data_name not in entries:
                 return None  # unknown, partial or orphan file: still arriving (or needs a person)
             continue
-        if spec.kind == "fixed":
-            if not _ends_with_trailer(entry):
+        trailer = spec.trailer_record
+        if trailer is not None:
+            tag = trailer.tag.encode(spec.encoding, errors="replace")
+            if not _ends_with_record(entry, tag, spec.record_length):
                 return None
-            st = entry.stat()
-            pairs.append((entry_name, _cached_sha256(str(entry), st.st_size, st.st_mtime_ns)))
-        else:
+        if spec.control_file:
             control = entries.get(entry_name + CONTROL_SUFFIX)
             if control is None:
                 return None
@@ -763,17 +1055,23 @@ def _arrival(root: Path, system: str, drop_dir: Path) -> DropArrival | None:
             except ControlFileError:
                 # Complete but broken: let the pipeline reject it with the reason.
                 pairs.append((entry_name, hashlib.sha256(control.read_bytes()).hexdigest()))
+        else:
+            st = entry.stat()
+            pairs.append((entry_name, _cached_sha256(str(entry), st.st_size, st.st_mtime_ns)))
     if not pairs:
         return None
-    return DropArrival(system, name, _drop_digest(pairs), tuple(sorted(n for n, _ in pairs)))
+    return DropArrival(system.system, name, _drop_digest(pairs), tuple(sorted(n for n, _ in pairs)))
 
 
-def complete_drops(landing_root: Path | str) -> list[DropArrival]:
+def complete_drops(
+    landing_root: Path | str, layouts: Sequence[SystemLayout] | None = None
+) -> list[DropArrival]:
     """Drops whose files have all arrived (cheap: stats, control files, trailers)."""
+    catalog = _catalog(layouts)
     root = _require_root(Path(landing_root))
     arrivals: list[DropArrival] = []
-    for system in SYSTEMS:
-        system_dir = root / system
+    for system in catalog.systems:
+        system_dir = root / system.system
         if _escape_problem(system_dir, root) is not None or not system_dir.is_dir():
             continue
         for drop_dir in sorted(system_dir.iterdir(), key=lambda p: p.name):

@@ -6,7 +6,10 @@ import hashlib
 import os
 import shutil
 import stat
+from collections.abc import Mapping
 from pathlib import Path
+
+from sources.layout import LAYOUT_DIR
 
 
 def copy_samples(samples_dir: Path, dest: Path) -> Path:
@@ -36,3 +39,28 @@ def write_data(path: Path, content: bytes, *, records: int | None = None, fix_di
             line = f"records={records}"
         lines.append(line)
     ctl.write_text("\n".join(lines) + "\n")
+
+
+def copy_layouts(dest: Path, extra: Mapping[str, str] | None = None) -> Path:
+    """Copy the repository's layout directory to `dest` and add `extra` layout files (name → YAML)."""
+    shutil.copytree(LAYOUT_DIR, dest)
+    for name, text in (extra or {}).items():
+        (dest / name).write_text(text, encoding="utf-8")
+    return dest
+
+
+def write_control_file(
+    data: Path,
+    *,
+    records: int,
+    extract_date: str,
+    extract_type: str = "DELTA",
+    sha256: str | None = None,
+) -> Path:
+    """Write `<data>.ctl` as the contract has it (the data file's true digest unless one is given)."""
+    digest = sha256 if sha256 is not None else hashlib.sha256(data.read_bytes()).hexdigest()
+    ctl = data.with_name(data.name + ".ctl")
+    ctl.write_text(
+        f"records={records}\nsha256={digest}\nextract_type={extract_type}\nextract_date={extract_date}\n"
+    )
+    return ctl

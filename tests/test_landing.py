@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from landing_helpers import copy_samples, write_data
+from landing_helpers import copy_layouts, copy_samples, write_control_file, write_data
 
 from sources.landing import (
     INVENTORY_SCHEMA,
@@ -18,8 +18,12 @@ from sources.landing import (
     complete_drops,
     discover_drops,
     inventory_table,
+    read_fixed_width_summary,
+    spec_for,
+    systems,
     verify_drop,
 )
+from sources.layout import LayoutError, load_layouts
 
 EXPECTED_DROPS = {
     "ui/20240301": 1,
@@ -290,3 +294,273 @@ def test_redelivery_changes_the_run_key(landing: Path) -> None:
     after = {a.key: a.run_key for a in complete_drops(landing)}
     assert after["ui_wages/2024Q1"] != before["ui_wages/2024Q1"]
     assert after["wp/20240301"] == before["wp/20240301"]
+
+
+# ------------------------------------------------------------------------- header/trailer by role
+
+
+def _rewrite_line(path: Path, index: int, edit) -> None:
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[index] = edit(lines[index])
+    path.write_bytes(b"".join(lines))
+
+
+def test_header_extract_date_must_be_the_drops(landing: Path) -> None:
+    path = landing / "ui" / "20240301" / "UICLM.20240301.DAT"
+    _rewrite_line(path, 0, lambda line: line.replace(b"H20240301", b"H20240229", 1))
+    bad = _file(_drops(landing)["ui/20240301"], path.name)
+    assert bad.status is Status.REJECTED
+    assert "header extract date 2024-02-29 is not the drop's date 2024-03-01" in bad.reason
+
+
+def test_header_extract_type_code(landing: Path) -> None:
+    path = landing / "ui" / "20240301" / "UICLM.20240301.DAT"
+    _rewrite_line(path, 0, lambda line: line[:14] + b"F" + line[15:])
+    full = _file(_drops(landing)["ui/20240301"], path.name)
+    assert full.status is Status.VERIFIED and full.extract_type is ExtractType.FULL
+    _rewrite_line(path, 0, lambda line: line[:14] + b"X" + line[15:])
+    bad = _file(_drops(landing)["ui/20240301"], path.name)
+    assert bad.status is Status.REJECTED
+    assert "header extract_type (positions 15-15) 'X' is not 'D' or 'F'" in bad.reason
+
+
+def test_header_const_field(landing: Path) -> None:
+    path = landing / "ui" / "20240301" / "UICLM.20240301.DAT"
+    _rewrite_line(path, 0, lambda line: line.replace(b"UICLM", b"UICLX", 1))
+    bad = _file(_drops(landing)["ui/20240301"], path.name)
+    assert "header file_tag (positions 10-14) is 'UICLX', expected 'UICLM'" in bad.reason
+
+
+def test_wage_header_period_must_be_the_drops(landing: Path) -> None:
+    path = landing / "ui_wages" / "2024Q1" / "UIWAGE.2024Q1.DAT"
+    _rewrite_line(path, 0, lambda line: line.replace(b"H20241", b"H20242", 1))
+    bad = _file(_drops(landing)["ui_wages/2024Q1"], path.name)
+    assert bad.status is Status.REJECTED
+    assert "header period (positions 2-6) '20242' is not the drop's period '20241'" in bad.reason
+
+
+def test_wrong_length_detail_record_is_a_row_problem_not_a_file_problem(landing: Path) -> None:
+    # A short record is set aside at ingest with its line; the file is complete (the count holds).
+    path = landing / "ui" / "20240301" / "UICLM.20240301.DAT"
+    _rewrite_line(path, 2, lambda line: line[:180] + b"\n")
+    drop = _drops(landing)["ui/20240301"]
+    assert drop.status is Status.VERIFIED, drop.reason
+    summary = read_fixed_width_summary(path, spec_for("ui", "20240301", path.name))
+    assert (summary.detail_records, summary.wrong_length_lines, summary.wrong_length_count) == (3, (3,), 1)
+    assert (summary.header_line, summary.trailer_line) == (1, 5)
+
+
+def test_short_wage_record_names_its_line_when_the_total_fails(landing: Path) -> None:
+    path = landing / "ui_wages" / "2024Q1" / "UIWAGE.2024Q1.DAT"
+    _rewrite_line(path, 2, lambda line: line[:79] + b"\n")  # the wage field cut off
+    bad = _file(_drops(landing)["ui_wages/2024Q1"], path.name)
+    assert bad.status is Status.REJECTED
+    assert "control total 32628.78 does not match the sum of wages 19096.00" in bad.reason
+    assert "1 record with an unreadable wages (line 3)" in bad.reason
+    assert "1 record not 84 characters long (line 3)" in bad.reason
+
+
+def test_crlf_and_blank_lines_in_a_fixed_width_file(landing: Path) -> None:
+    path = landing / "ui" / "20240301" / "UICLM.20240301.DAT"
+    lines = path.read_bytes().splitlines()
+    path.write_bytes(b"\r\n".join([lines[0], b"", *lines[1:], b"   ", b""]))
+    drop = _drops(landing)["ui/20240301"]
+    assert drop.status is Status.VERIFIED, drop.reason
+    assert _file(drop, path.name).records == 3
+
+
+# ------------------------------------------------------------------------------ a sixth system
+
+# Made up for the test: a daily CSV system with control files...
+TANF_LAYOUT = """\
+system: tanf
+period: daily
+description: Temporary Assistance for Needy Families cases (made up for the test) - CSV, UTF-8.
+files:
+  tanf_cases:
+    pattern: "tanf_cases_{period}.csv"
+    format: delimited
+    delimiter: ","
+    quoting: rfc4180
+    encoding: utf-8
+    header_row: true
+    control_file: true
+    key: [case_id]
+    last_updated: updated_at
+    status: status
+    deleted_values: [D]
+    person: true
+    fields:
+      - {name: case_id, source: CaseID, type: key}
+      - {name: ssn, source: SSN, type: ssn}
+      - {name: grant_start, source: GrantStart, type: date, required: true, format: "%Y-%m-%d"}
+      - {name: monthly_grant, source: MonthlyGrant, type: decimal}
+      - {name: status, source: Status, type: code, required: true, codes: {A: A, D: D}}
+      - {name: updated_at, source: UpdatedAt, type: timestamp, required: true, format: "%Y-%m-%dT%H:%M:%S"}
+"""
+
+TANF_CASES = (
+    "CaseID,SSN,GrantStart,MonthlyGrant,Status,UpdatedAt\n"
+    "T0001,123-45-6780,2024-01-15,412.00,A,2024-03-01T08:00:00\n"
+    '"T0002",,2024-02-01,"388.50",A,2024-03-01T08:05:00\n'
+    "T0003,234567891,2023-11-20,0.00,D,2024-03-01T09:12:44\n"
+)
+
+# ...and a quarterly fixed-width one whose trailer totals a whole-dollar field in cents.
+TANF_PAYMENTS_LAYOUT = """\
+system: tanf_payments
+period: quarterly
+description: TANF payments per case and quarter (made up for the test) - fixed width, 30 characters.
+files:
+  tanf_payments:
+    pattern: "TANFPAY.{period}.DAT"
+    format: fixed_width
+    encoding: ascii
+    record_length: 30
+    header_record:
+      tag: HDR
+      fields:
+        - {name: record_type, type: const, start: 1, length: 3, value: HDR}
+        - {name: period, type: text, start: 4, length: 6, role: period}
+        - {name: extract_type, type: code, start: 10, length: 1, codes: {D: DELTA, F: FULL}, role: extract_type}
+    trailer_record:
+      tag: TRL
+      fields:
+        - {name: record_type, type: const, start: 1, length: 3, value: TRL}
+        - {name: record_count, type: integer, start: 4, length: 6, role: record_count}
+        - {name: total_paid, type: amount, start: 10, length: 10, implied_decimals: 2, role: control_total}
+    control_total: amount_paid
+    replace_by: period
+    key: [case_id]
+    fields:
+      - {name: record_type, type: const, start: 1, length: 1, value: P}
+      - {name: case_id, type: key, start: 2, length: 10}
+      - {name: ssn, type: ssn, start: 12, length: 9}
+      - {name: months, type: integer, start: 21, length: 1}
+      - {name: amount_paid, type: amount, start: 22, length: 9}
+"""
+
+TANF_PAYMENTS = b"".join(
+    line.ljust(30).encode("ascii") + b"\n"
+    for line in (
+        "HDR2024Q1F",
+        "PT0001     123456780" + "3" + "000001236",
+        "PT0002              " + "2" + "000000777",
+        "PT0003     234567891" + "1" + "000000000",
+        "TRL000003" + "0000201300",  # 1236 + 777 dollars, in cents
+    )
+)
+
+SIXTH = {"tanf/20240301": 1, "tanf_payments/2024Q1": 1}
+
+
+@pytest.fixture
+def sixth_system(landing: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """The contract samples plus a TANF drop and a TANF payments quarter; a layout dir with both."""
+    layouts = copy_layouts(
+        tmp_path / "layouts", {"tanf.yaml": TANF_LAYOUT, "tanf_payments.yaml": TANF_PAYMENTS_LAYOUT}
+    )
+    cases = landing / "tanf" / "20240301" / "tanf_cases_20240301.csv"
+    cases.parent.mkdir(parents=True)
+    cases.write_text(TANF_CASES, encoding="utf-8")
+    write_control_file(cases, records=3, extract_date="2024-03-01")
+    payments = landing / "tanf_payments" / "2024Q1" / "TANFPAY.2024Q1.DAT"
+    payments.parent.mkdir(parents=True)
+    payments.write_bytes(TANF_PAYMENTS)
+    return landing, layouts
+
+
+def test_a_sixth_system_is_a_layout_file_not_a_code_change(sixth_system: tuple[Path, Path]) -> None:
+    landing, layout_dir = sixth_system
+    layouts = load_layouts(layout_dir)
+    assert {"tanf", "tanf_payments"} <= set(systems(layouts))
+
+    drops = {d.key: d for d in discover_drops(landing, layouts=layouts)}
+    assert {k: len(d.files) for k, d in drops.items()} == {**EXPECTED_DROPS, **SIXTH}
+    for drop in drops.values():
+        assert drop.status is Status.VERIFIED, drop.reason
+
+    cases = _file(drops["tanf/20240301"], "tanf_cases_20240301.csv")
+    assert (cases.file_type, cases.records, cases.extract_type, cases.extract_date) == (
+        "tanf_cases", 3, ExtractType.DELTA, date(2024, 3, 1),
+    )  # fmt: skip
+    payments = _file(drops["tanf_payments/2024Q1"], "TANFPAY.2024Q1.DAT")
+    assert (payments.file_type, payments.records, payments.extract_type, payments.extract_date) == (
+        "tanf_payments", 3, ExtractType.FULL, None,
+    )  # fmt: skip
+
+    assert verify_drop(landing, "tanf/20240301", layouts=layouts).verified
+    arrivals = {a.key: a for a in complete_drops(landing, layouts=layouts)}
+    assert set(arrivals) == set(drops)
+    assert arrivals["tanf/20240301"].fingerprint == drops["tanf/20240301"].digest
+    assert arrivals["tanf_payments/2024Q1"].fingerprint == drops["tanf_payments/2024Q1"].digest
+    table = inventory_table(list(drops.values()))
+    assert table.num_rows == sum(EXPECTED_DROPS.values()) + sum(SIXTH.values())
+
+
+def test_a_sixth_system_drop_with_a_wrong_digest_is_rejected(sixth_system: tuple[Path, Path]) -> None:
+    landing, layout_dir = sixth_system
+    cases = landing / "tanf" / "20240301" / "tanf_cases_20240301.csv"
+    write_control_file(cases, records=3, extract_date="2024-03-01", sha256="0" * 64)
+    drops = {d.key: d for d in discover_drops(landing, layouts=load_layouts(layout_dir))}
+    drop = drops["tanf/20240301"]
+    assert drop.status is Status.REJECTED
+    bad = _file(drop, cases.name)
+    assert bad.status is Status.REJECTED
+    assert "tanf/20240301/tanf_cases_20240301.csv" in bad.reason and "sha256 mismatch" in bad.reason
+    # The other drops are unaffected.
+    assert all(d.verified for k, d in drops.items() if k != "tanf/20240301")
+
+
+@pytest.mark.parametrize(
+    ("index", "edit", "expected"),
+    [
+        (1, lambda s: s.replace(b"1236", b"1237"), "control total 2013.00 does not match the sum of amount_paid 2014.00"),
+        (0, lambda s: s.replace(b"2024Q1", b"2024Q2"), "header period (positions 4-9) '2024Q2' is not the drop's period '2024Q1'"),
+        (0, lambda s: s.replace(b"Q1F", b"Q1Z"), "header extract_type (positions 10-10) 'Z' is not 'D' or 'F'"),
+        (0, lambda s: s.replace(b"HDR", b"HED"), "the file does not begin with a header record (tag 'HDR')"),
+        (-1, lambda s: s.replace(b"000003", b"000004"), "trailer says 4 detail records, the file has 3"),
+        (-1, lambda s: b"", "no trailer record at the end (the file was cut off)"),
+    ],
+)  # fmt: skip
+def test_a_sixth_system_fixed_width_file_is_checked_by_its_layout(
+    sixth_system: tuple[Path, Path], index: int, edit, expected: str
+) -> None:
+    landing, layout_dir = sixth_system
+    path = landing / "tanf_payments" / "2024Q1" / "TANFPAY.2024Q1.DAT"
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[index] = edit(lines[index])
+    path.write_bytes(b"".join(lines))
+    drop = verify_drop(landing, "tanf_payments/2024Q1", layouts=load_layouts(layout_dir))
+    assert drop.status is Status.REJECTED
+    assert "tanf_payments/2024Q1/TANFPAY.2024Q1.DAT" in drop.reason and expected in drop.reason
+
+
+def test_a_system_without_a_layout_is_rejected_with_a_clear_reason(sixth_system: tuple[Path, Path]) -> None:
+    landing, _layout_dir = sixth_system  # the repository's own layouts know no TANF
+    drops = _drops(landing)
+    for system in ("tanf", "tanf_payments"):
+        assert drops[system].status is Status.REJECTED and not drops[system].files
+        assert f"no layout describes a system {system!r}" in drops[system].reason
+        assert "systems with a layout: adult_ed, title1, ui, ui_wages, vr, wp" in drops[system].reason
+    assert {k for k, d in drops.items() if d.verified} == set(EXPECTED_DROPS)
+    refused = verify_drop(landing, "tanf/20240301")
+    assert refused.status is Status.REJECTED and "systems with a layout" in refused.reason
+    assert {a.key for a in complete_drops(landing)} == set(EXPECTED_DROPS)
+
+
+def test_a_layout_without_any_completeness_proof_cannot_verify(landing: Path, tmp_path: Path) -> None:
+    unproven = TANF_LAYOUT.replace("control_file: true", "control_file: false")
+    layouts = load_layouts(copy_layouts(tmp_path / "layouts", {"tanf.yaml": unproven}))
+    cases = landing / "tanf" / "20240301" / "tanf_cases_20240301.csv"
+    cases.parent.mkdir(parents=True)
+    cases.write_text(TANF_CASES, encoding="utf-8")
+    drop = verify_drop(landing, "tanf/20240301", layouts=layouts)
+    assert drop.status is Status.REJECTED and "completeness cannot be proven" in drop.reason
+
+
+def test_a_layout_verification_cannot_use_is_refused(landing: Path, tmp_path: Path) -> None:
+    monthly = TANF_LAYOUT.replace("period: daily", "period: monthly")
+    layouts = load_layouts(copy_layouts(tmp_path / "layouts", {"tanf.yaml": monthly}))
+    with pytest.raises(LayoutError, match="period 'monthly' is not daily or quarterly"):
+        discover_drops(landing, layouts=layouts)

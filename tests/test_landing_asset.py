@@ -112,3 +112,20 @@ def test_rerun_replaces_the_inventory(landing: Path, tmp_path: Path) -> None:
     cases = next(r for r in rows if r["file"] == "VR_CASES_20240301.TXT")
     assert cases["status"] == "REJECTED" and "no control file" in cases["reason"]
     assert sorted(p.name for p in (warehouse / "inventory").iterdir()) == ["landing_inventory.parquet"]
+
+
+def test_a_system_without_a_layout_fails_the_check(landing: Path, tmp_path: Path) -> None:
+    stray = landing / "tanf" / "20240301"
+    stray.mkdir(parents=True)
+    (stray / "tanf_cases_20240301.csv").write_text("CaseID\nT0001\n")
+    warehouse = tmp_path / "warehouse"
+    with DagsterInstance.ephemeral() as instance:
+        result = _run(landing, warehouse, instance)
+    assert not result.success
+    rows = pq.read_table(warehouse / "inventory" / "landing_inventory.parquet").to_pylist()
+    (tanf,) = [r for r in rows if r["system"] == "tanf"]
+    assert tanf["status"] == "REJECTED" and tanf["file"] is None
+    assert "no layout describes a system 'tanf'" in tanf["reason"]
+    assert sum(r["status"] == "VERIFIED" for r in rows) == 12
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed and evaluation.metadata["rejected_drops"].value == ["tanf"]

@@ -1,0 +1,130 @@
+"""Ingest assets: one per source system, built from its layout (a sixth system gets its asset
+from its layout file alone). Daily systems are partitioned by delivery date, wage files by
+quarter; a run for a partition (or a range, in one run) loads every pending drop up to its end,
+so a missed night is caught up by the next. What is pending comes from the warehouse's own
+`load_audit`, never from Dagster's run history."""
+
+import datetime as dt
+from collections.abc import Sequence
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    BackfillPolicy,
+    DailyPartitionsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    PartitionsDefinition,
+    TimeWindowPartitionsDefinition,
+    asset,
+)
+
+from pipelines.resources import WAREHOUSE_WRITER_POOL, PipelinePaths
+from sources.layout import SystemLayout
+from warehouse.ingest import LoadReport, ingest
+
+INGEST_GROUP = "ingest"
+DROPS_ACCEPTED = "drops_accepted"
+
+
+def partitions_for(period: str, start: dt.date) -> PartitionsDefinition:
+    if period == "quarterly":
+        first = dt.date(start.year, 3 * ((start.month - 1) // 3) + 1, 1)
+        return TimeWindowPartitionsDefinition(
+            cron_schedule="0 0 1 1,4,7,10 *", start=first.isoformat(), fmt="%Y-%m-%d"
+        )
+    return DailyPartitionsDefinition(start_date=start.isoformat())
+
+
+def drop_name(period: str, partition_key: str) -> str:
+    """The landing-zone drop a partition stands for: 2024-03-01 -> 20240301 or 2024Q1."""
+    day = dt.date.fromisoformat(partition_key)
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}" if period == "quarterly" else day.strftime("%Y%m%d")
+
+
+def ingest_asset_key(system: str) -> AssetKey:
+    return AssetKey(["staging", system])
+
+
+def _metadata(report: LoadReport, up_to: str) -> dict[str, object]:
+    totals = report.totals()
+    status = report.by_status()
+    meta: dict[str, object] = {
+        "loaded_up_to": up_to,
+        "drops_processed": report.drops,
+        "files_loaded": status.get("LOADED", 0),
+        "files_duplicate": status.get("DUPLICATE", 0),
+        "files_rejected": status.get("REJECTED", 0),
+        "rows_in_files": totals["rows_in_file"],
+        "rows_loaded": totals["rows_loaded"],
+        "rows_quarantined": totals["rows_quarantined"],
+        "row_versions_new": totals["rows_new"],
+    }
+    if report.quarantine_reasons:
+        table = "\n".join(f"| {k} | {v} |" for k, v in sorted(report.quarantine_reasons.items()))
+        meta["quarantined_by_kind"] = MetadataValue.md("| kind | rows |\n|---|---|\n" + table)
+    return meta
+
+
+def build_ingest_asset(system: SystemLayout, start: dt.date) -> AssetsDefinition:
+    key = ingest_asset_key(system.system)
+    parts = partitions_for(system.period, start)
+    file_types = ", ".join(f.file_type for f in system.files)
+
+    @asset(
+        key=key,
+        partitions_def=parts,
+        backfill_policy=BackfillPolicy.single_run(),
+        pool=WAREHOUSE_WRITER_POOL,
+        group_name=INGEST_GROUP,
+        description=f"{system.description} Loads {file_types} into the restricted zone.",
+        check_specs=[
+            AssetCheckSpec(
+                DROPS_ACCEPTED,
+                asset=key,
+                blocking=True,
+                description="Every delivered file was loaded (no drop rejected, no schema drift).",
+            )
+        ],
+        kinds={"duckdb"},
+    )
+    def _ingest(context: AssetExecutionContext, paths: PipelinePaths) -> MaterializeResult:
+        up_to = drop_name(system.period, context.partition_key_range.end)
+        report = ingest(paths.landing, paths.warehouse, systems=[system.system], up_to=up_to)
+        for f in report.rejected:
+            context.log.warning(f"REJECTED {f.file_name}: {f.reason}")
+        totals = report.totals()
+        context.log.info(
+            f"{system.system}: {report.drops} drops up to {up_to}: {report.by_status()}; "
+            f"{totals['rows_loaded']} rows loaded, {totals['rows_quarantined']} set aside"
+        )
+        rejected = report.rejected
+        check = AssetCheckResult(
+            check_name=DROPS_ACCEPTED,
+            passed=not rejected,
+            severity=AssetCheckSeverity.ERROR,
+            description=(
+                "; ".join(f"{f.file_name}: {f.reason}" for f in rejected[:5])
+                if rejected
+                else "All delivered files loaded."
+            ),
+            metadata={
+                "rejected_files": MetadataValue.md(
+                    "| file | reason |\n|---|---|\n"
+                    + "\n".join(f"| {f.file_name} | {f.reason} |" for f in rejected)
+                )
+                if rejected
+                else MetadataValue.text("none")
+            },
+        )
+        return MaterializeResult(metadata=_metadata(report, up_to), check_results=[check])
+
+    return _ingest
+
+
+def build_ingest_assets(layouts: Sequence[SystemLayout], start: dt.date) -> list[AssetsDefinition]:
+    return [build_ingest_asset(s, start) for s in layouts]

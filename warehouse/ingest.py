@@ -1,0 +1,475 @@
+"""Load verified drops into the restricted zone, exactly once, in order, with nothing lost.
+
+Every delivered file ends in `load_audit` as LOADED, REJECTED (the drop failed verification, or
+the file's columns drifted from the layout), DUPLICATE (the same bytes delivered again) or
+SUPERSEDED (a wage quarter replaced by a newer delivery). For a LOADED file
+rows_in_file = rows_loaded + rows_quarantined; set-aside rows are in `quarantine` with file,
+line and reason. Row versions go to `hist_<file type>` (history is kept); `cur_<file type>`
+is the newest version per key (by last-updated stamp, so late and re-sent older rows never
+overwrite newer ones) with voided/removed flags, and `stg_<file type>` what reporting reads.
+Which drops are pending is decided here, from `load_audit`, never from the orchestrator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from sources.convert import convert
+from sources.landing import DeliveredFile, Drop, Status, discover_drops
+from sources.layout import FileLayout, SystemLayout, load_layouts
+from sources.readers import ParsedFile, Reject, SchemaDriftError, read_file
+from warehouse.sql import ident, join_on, sql
+
+RESTRICTED_DB = "restricted.duckdb"
+SQL_TYPES = {
+    "key": "VARCHAR",
+    "text": "VARCHAR",
+    "name": "VARCHAR",
+    "ssn": "VARCHAR",
+    "zip": "VARCHAR",
+    "phone": "VARCHAR",
+    "email": "VARCHAR",
+    "code": "VARCHAR",
+    "codes": "VARCHAR",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "flag": "BOOLEAN",
+    "amount": "DECIMAL(15,2)",
+    "decimal": "DOUBLE",
+    "integer": "BIGINT",
+}
+META_COLUMNS = (
+    ("_file", "VARCHAR"),
+    ("_line", "BIGINT"),
+    ("_drop", "VARCHAR"),
+    ("_period", "VARCHAR"),
+    ("_extract_date", "DATE"),
+    ("_extract_type", "VARCHAR"),
+    ("_load_id", "BIGINT"),
+    ("_is_deleted", "BOOLEAN"),
+)
+
+
+def restricted_path(warehouse: Path) -> Path:
+    return warehouse / RESTRICTED_DB
+
+
+def connect(warehouse: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """The restricted zone (PII, history, quarantine, audit); created 0600 on first use."""
+    warehouse.mkdir(parents=True, exist_ok=True)
+    path = restricted_path(warehouse)
+    fresh = not path.exists()
+    con = duckdb.connect(str(path), read_only=read_only)
+    if fresh and not read_only:
+        os.chmod(path, 0o600)
+    return con
+
+
+def hist_columns(layout: FileLayout) -> list[tuple[str, str]]:
+    cols: list[tuple[str, str]] = []
+    for f in layout.fields:
+        if f.type == "const":
+            continue
+        cols.append((f.name, SQL_TYPES[f.type]))
+        if f.identity and f.type in ("date", "code"):
+            cols += [(f"{f.name}__invalid", "BOOLEAN"), (f"{f.name}__raw", "VARCHAR")]
+    return cols + list(META_COLUMNS)
+
+
+def version_columns(layout: FileLayout) -> list[str]:
+    return [*layout.key, *([layout.last_updated] if layout.last_updated else [])]
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, layouts: Sequence[SystemLayout]) -> None:
+    con.execute(sql("ingest/audit_ddl.sql"))
+    for system in layouts:
+        for lay in system.files:
+            ft = lay.file_type
+            cols = ", ".join(f"{ident(n)} {t}" for n, t in hist_columns(lay))
+            # DDL generated from the declarative layout: identifiers validated, no values.
+            con.execute(f"CREATE TABLE IF NOT EXISTS {ident('hist_' + ft)} ({cols})")
+            if not lay.key:
+                con.execute(
+                    f"CREATE OR REPLACE VIEW {ident('cur_' + ft)} AS SELECT *, false AS _removed_at_source "
+                    f"FROM {ident('hist_' + ft)}"
+                )
+            else:
+                key_cols = ", ".join(f"{ident(k)} VARCHAR NOT NULL" for k in lay.key)
+                con.execute(
+                    f"CREATE TABLE IF NOT EXISTS {ident('seen_' + ft)} ({key_cols}, last_seen DATE, "
+                    f"removed_on DATE, PRIMARY KEY ({', '.join(ident(k) for k in lay.key)}))"
+                )
+                order = ", ".join(
+                    [
+                        *([f"{ident(lay.last_updated)} DESC NULLS LAST"] if lay.last_updated else []),
+                        "_extract_date DESC",
+                        "_load_id DESC",
+                        "_line DESC",
+                    ]
+                )
+                con.execute(
+                    sql(
+                        "ingest/current_view.sql",
+                        cur="cur_" + ft,
+                        hist="hist_" + ft,
+                        seen="seen_" + ft,
+                        key=list(lay.key),
+                        order_sql=order,
+                        join_sql=join_on("h", "s", list(lay.key)),
+                    )
+                )
+            con.execute(sql("ingest/staged_view.sql", stg="stg_" + ft, cur="cur_" + ft))
+
+
+# ------------------------------------------------------------------------------------ pending
+
+
+def _mtime_ns(path: Path) -> int:
+    return path.stat().st_mtime_ns
+
+
+def recorded_files(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str, int]]:
+    rows = con.execute(
+        "SELECT file_name, coalesce(sha256, ''), coalesce(file_mtime_ns, 0) FROM load_audit"
+    ).fetchall()
+    return {(str(a), str(b), int(c)) for a, b, c in rows}
+
+
+def _drop_order(d: Drop) -> tuple[str, str]:
+    return (d.name.replace("Q", "-Q"), d.system)
+
+
+def pending_drops(con: duckdb.DuckDBPyConnection, drops: Iterable[Drop]) -> list[Drop]:
+    """Drops holding a file this warehouse has not recorded (by name, content and delivery time)."""
+    seen = recorded_files(con)
+    out = []
+    for d in drops:
+        files = [f for f in d.files if f.file_type is not None or d.status is Status.REJECTED]
+        if not files or any(
+            (f.relpath, f.sha256 or "", _mtime_ns(f.path) if f.path.exists() else 0) not in seen
+            for f in files
+        ):
+            out.append(d)
+    return sorted(out, key=_drop_order)
+
+
+# --------------------------------------------------------------------------------------- load
+
+
+@dataclass
+class FileOutcome:
+    file_name: str
+    status: str
+    rows_in_file: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_new: int = 0
+    reason: str | None = None
+
+
+@dataclass
+class LoadReport:
+    drops: int = 0
+    files: list[FileOutcome] = field(default_factory=list)
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+
+    def by_status(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for f in self.files:
+            out[f.status] = out.get(f.status, 0) + 1
+        return out
+
+    @property
+    def rejected(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == "REJECTED"]
+
+    def totals(self) -> dict[str, int]:
+        return {
+            "rows_in_file": sum(f.rows_in_file for f in self.files if f.status == "LOADED"),
+            "rows_loaded": sum(f.rows_loaded for f in self.files if f.status == "LOADED"),
+            "rows_quarantined": sum(f.rows_quarantined for f in self.files if f.status == "LOADED"),
+            "rows_new": sum(f.rows_new for f in self.files if f.status == "LOADED"),
+        }
+
+
+@dataclass
+class _Pending:
+    drop: Drop
+    file: DeliveredFile
+    layout: FileLayout
+    load_id: int
+    mtime_ns: int
+    parsed: ParsedFile | None = None
+
+
+def _audit(
+    con: duckdb.DuckDBPyConnection,
+    p: _Pending | None,
+    drop: Drop,
+    f: DeliveredFile,
+    status: str,
+    out: FileOutcome,
+    load_id: int,
+    mtime: int,
+    now: dt.datetime,
+) -> None:
+    con.execute(
+        "INSERT INTO load_audit VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        [
+            load_id,
+            drop.system,
+            f.file_type,
+            drop.name,
+            f.relpath,
+            f.extract_date,
+            f.extract_type.value if f.extract_type else None,
+            status,
+            out.rows_in_file,
+            out.rows_loaded,
+            out.rows_quarantined,
+            out.rows_new,
+            out.reason,
+            f.sha256,
+            f.path.stat().st_size if f.path.exists() else None,
+            mtime,
+            now,
+        ],
+    )
+
+
+def _next_ids(con: duckdb.DuckDBPyConnection, n: int) -> list[int]:
+    if n == 0:
+        return []
+    rows = con.execute("SELECT nextval('load_id_seq') FROM range($1)", [n]).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def _quarantine(
+    con: duckdb.DuckDBPyConnection, layout: FileLayout, rejects: list[Reject], load_ids: dict[str, int]
+) -> None:
+    if not rejects:
+        return
+    frame = pd.DataFrame(
+        {
+            "load_id": [load_ids[r.file] for r in rejects],
+            "source_system": layout.system,
+            "file_type": layout.file_type,
+            "file_name": [r.file for r in rejects],
+            "line_number": [r.line for r in rejects],
+            "kind": [r.kind for r in rejects],
+            "field": [r.field for r in rejects],
+            "reason": [
+                f"line {r.line}: {r.reason}" if not r.reason.startswith("line ") else r.reason
+                for r in rejects
+            ],
+            "raw_record": [r.raw for r in rejects],
+        }
+    )
+    con.register("quarantine_batch", frame)
+    con.execute("INSERT INTO quarantine BY NAME SELECT * FROM quarantine_batch")
+    con.unregister("quarantine_batch")
+
+
+def _load_type(
+    con: duckdb.DuckDBPyConnection,
+    layout: FileLayout,
+    items: list[_Pending],
+    now: dt.datetime,
+    report: LoadReport,
+) -> None:
+    """Read, type and store every pending file of one file type (one batch, one pass)."""
+    ft = layout.file_type
+    readable: list[_Pending] = []
+    for p in items:
+        try:
+            p.parsed = read_file(layout, p.file.path, p.file.relpath)
+            readable.append(p)
+        except SchemaDriftError as exc:
+            out = FileOutcome(p.file.relpath, "REJECTED", reason=str(exc))
+            _audit(con, p, p.drop, p.file, "REJECTED", out, p.load_id, p.mtime_ns, now)
+            report.files.append(out)
+    if not readable:
+        return
+    parsed = [p.parsed for p in readable if p.parsed is not None]
+    typed, convert_rejects = convert(parsed)
+    rejects = [r for pf in parsed for r in pf.rejects] + convert_rejects
+    by_file = {p.file.relpath: p for p in readable}
+    meta = pd.DataFrame(
+        {
+            "_file": [p.file.relpath for p in readable],
+            "_drop": [p.drop.key for p in readable],
+            "_period": [p.drop.name for p in readable],
+            "_extract_date": pd.to_datetime(
+                [p.file.extract_date or _quarter_start(p.drop.name) for p in readable]
+            ),
+            "_extract_type": [p.file.extract_type.value if p.file.extract_type else None for p in readable],
+            "_load_id": [p.load_id for p in readable],
+        }
+    )
+    batch = typed.merge(meta, on="_file", how="left")
+    if layout.status:
+        batch["_is_deleted"] = batch[layout.status].isin(layout.deleted_values)
+    else:
+        batch["_is_deleted"] = False
+    hist = "hist_" + ft
+    if layout.replace_by:  # whole periods: a newer delivery replaces the period
+        for p in readable:
+            con.execute(sql("ingest/replace_period.sql", hist=hist), {"period": p.drop.name})
+            con.execute(
+                "UPDATE load_audit SET status = 'SUPERSEDED' WHERE file_name = $1 AND status = 'LOADED'",
+                [p.file.relpath],
+            )
+    con.register("ingest_batch", batch)
+    try:
+        if layout.key:
+            vcols = version_columns(layout)
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE ingest_new AS "
+                + sql(
+                    "ingest/select_new_versions.sql",
+                    hist=hist,
+                    batch="ingest_batch",
+                    version_cols=vcols,
+                    match_sql=join_on("h", "b", vcols),
+                )
+            )
+            new_by_file = dict(con.execute("SELECT _file, count(*) FROM ingest_new GROUP BY ALL").fetchall())
+            con.execute(f"INSERT INTO {ident(hist)} BY NAME SELECT * FROM ingest_new")
+            con.execute(
+                sql("ingest/update_seen.sql", seen="seen_" + ft, batch="ingest_batch", key=list(layout.key))
+            )
+            fulls = sorted(
+                {
+                    p.file.extract_date
+                    for p in readable
+                    if p.file.extract_type is not None
+                    and p.file.extract_type.value == "FULL"
+                    and p.file.extract_date is not None
+                }
+            )
+            for full_date in fulls:
+                con.execute(sql("ingest/apply_full.sql", seen="seen_" + ft), {"full_date": full_date})
+        else:
+            con.execute(f"INSERT INTO {ident(hist)} BY NAME SELECT * FROM ingest_batch")
+            new_by_file = batch.groupby("_file").size().to_dict()
+    finally:
+        con.unregister("ingest_batch")
+    _quarantine(con, layout, rejects, {p.file.relpath: p.load_id for p in readable})
+    loaded_by_file = typed.groupby("_file").size().to_dict() if len(typed) else {}
+    rejected_by_file: dict[str, int] = {}
+    for r in rejects:
+        rejected_by_file[r.file] = rejected_by_file.get(r.file, 0) + 1
+        report.quarantine_reasons[r.kind] = report.quarantine_reasons.get(r.kind, 0) + 1
+    for rel, p in by_file.items():
+        assert p.parsed is not None
+        out = FileOutcome(
+            rel,
+            "LOADED",
+            rows_in_file=p.parsed.rows_in_file,
+            rows_loaded=int(loaded_by_file.get(rel, 0)),
+            rows_quarantined=rejected_by_file.get(rel, 0),
+            rows_new=int(new_by_file.get(rel, 0)),
+        )
+        if p.file.records is not None and p.file.records != out.rows_in_file:
+            out.reason = (
+                f"the control count says {p.file.records} records, {out.rows_in_file} were read "
+                "(blank lines are not records)"
+            )
+        _audit(con, p, p.drop, p.file, "LOADED", out, p.load_id, p.mtime_ns, now)
+        report.files.append(out)
+
+
+def _quarter_start(period: str) -> dt.date:
+    year, q = period.split("Q")
+    return dt.date(int(year), 3 * int(q) - 2, 1)
+
+
+def load_drops(
+    con: duckdb.DuckDBPyConnection,
+    drops: Sequence[Drop],
+    layouts: Sequence[SystemLayout] | None = None,
+    now: dt.datetime | None = None,
+) -> LoadReport:
+    """Load the given drops (normally `pending_drops`) in one transaction; return what happened."""
+    layouts = tuple(layouts) if layouts is not None else load_layouts()
+    ensure_schema(con, layouts)
+    file_layouts = {f.file_type: f for s in layouts for f in s.files}
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    report = LoadReport(drops=len(drops))
+    recorded = recorded_files(con)
+    loaded_digests = {(a, b) for a, b, _ in recorded}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        todo: dict[str, list[_Pending]] = {}
+        for drop in sorted(drops, key=_drop_order):
+            files = [f for f in drop.files if f.file_type is not None or drop.status is Status.REJECTED]
+            ids = _next_ids(con, len(files))
+            for f, load_id in zip(files, ids, strict=True):
+                mtime = _mtime_ns(f.path) if f.path.exists() else 0
+                if (f.relpath, f.sha256 or "", mtime) in recorded:
+                    continue
+                if drop.status is Status.REJECTED:
+                    out = FileOutcome(f.relpath, "REJECTED", reason=f.reason or drop.reason)
+                    _audit(con, None, drop, f, "REJECTED", out, load_id, mtime, now)
+                    report.files.append(out)
+                elif (f.relpath, f.sha256 or "") in loaded_digests:
+                    out = FileOutcome(
+                        f.relpath,
+                        "DUPLICATE",
+                        reason="identical to a delivery already recorded: nothing loaded twice",
+                    )
+                    _audit(con, None, drop, f, "DUPLICATE", out, load_id, mtime, now)
+                    report.files.append(out)
+                elif f.file_type is not None:
+                    todo.setdefault(f.file_type, []).append(
+                        _Pending(drop, f, file_layouts[f.file_type], load_id, mtime)
+                    )
+        for ft in sorted(todo):
+            _load_type(con, file_layouts[ft], todo[ft], now, report)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return report
+
+
+def ingest(
+    landing: Path,
+    warehouse: Path,
+    layouts: Sequence[SystemLayout] | None = None,
+    systems: Iterable[str] | None = None,
+    up_to: str | None = None,
+    now: dt.datetime | None = None,
+) -> LoadReport:
+    """Find what this warehouse lacks in the landing zone and load it, in order.
+
+    `up_to` (a drop name, `YYYYMMDD` or `YYYYQn`) leaves later drops for a later run; earlier
+    pending drops are always caught up, so a missed night heals itself.
+    """
+    layouts = tuple(layouts) if layouts is not None else load_layouts()
+    wanted = set(systems) if systems is not None else None
+    drops = [
+        d
+        for d in discover_drops(landing, layouts=layouts)
+        if (wanted is None or d.system in wanted) and (up_to is None or d.name <= up_to)
+    ]
+    con = connect(warehouse)
+    try:
+        ensure_schema(con, layouts)
+        return load_drops(con, pending_drops(con, drops), layouts, now)
+    finally:
+        con.close()
+
+
+def audit_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute("SELECT * FROM load_audit ORDER BY load_id").df()
+
+
+__all__ = ["LoadReport", "connect", "ensure_schema", "ingest", "load_drops", "pending_drops"]

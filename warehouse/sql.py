@@ -1,0 +1,47 @@
+"""The one helper that loads SQL from `warehouse/sql/`. Values always go in as bound parameters;
+only identifiers that come from our own layouts (validated here) are substituted into the text."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def ident(name: str) -> str:
+    """A safe, quoted SQL identifier (our own layout names only; anything else is an error)."""
+    if not _IDENT.match(name):
+        raise ValueError(f"not a safe identifier: {name!r}")
+    return f'"{name}"'
+
+
+@cache
+def _text(name: str) -> str:
+    return (SQL_DIR / name).read_text(encoding="utf-8")
+
+
+def sql(name: str, **identifiers: str | list[str]) -> str:
+    """The statement in `warehouse/sql/<name>` with `{placeholders}` filled by identifiers.
+
+    A list becomes a comma-separated list of quoted identifiers; `{x_eq}`-style joins are built
+    by the caller with `join_on`.
+    """
+    values = {}
+    for key, val in identifiers.items():
+        if isinstance(val, list):
+            values[key] = ", ".join(ident(v) for v in val)
+        elif key.endswith("_sql"):  # pre-built fragments from join_on()/ident() only
+            values[key] = val
+        else:
+            values[key] = ident(val)
+    return _text(name).format(**values)
+
+
+def join_on(left: str, right: str, columns: list[str]) -> str:
+    """`l.a IS NOT DISTINCT FROM r.a AND ...` for a compound key."""
+    return " AND ".join(
+        f"{ident(left)}.{ident(c)} IS NOT DISTINCT FROM {ident(right)}.{ident(c)}" for c in columns
+    )
