@@ -6,9 +6,12 @@ so a missed night is caught up by the next. What is pending comes from the wareh
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from dagster import (
+    AssetCheckExecutionContext,
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
@@ -23,9 +26,11 @@ from dagster import (
     asset,
 )
 
+from assets.quality import quality_check_for
 from pipelines.resources import WAREHOUSE_WRITER_POOL, PipelinePaths
-from sources.layout import SystemLayout
-from warehouse.ingest import LoadReport, ingest
+from quality_checks.volume import volume_bounds
+from sources.layout import FileLayout, SystemLayout
+from warehouse.ingest import LoadReport, connect, delta_history, ingest, loaded_by_run, run_files
 
 INGEST_GROUP = "ingest"
 DROPS_ACCEPTED = "drops_accepted"
@@ -37,7 +42,7 @@ def partitions_for(period: str, start: dt.date) -> PartitionsDefinition:
         return TimeWindowPartitionsDefinition(
             cron_schedule="0 0 1 1,4,7,10 *", start=first.isoformat(), fmt="%Y-%m-%d"
         )
-    return DailyPartitionsDefinition(start_date=start.isoformat())
+    return DailyPartitionsDefinition(start_date=start.isoformat(), end_offset=1)  # tonight's drop is today's
 
 
 def drop_name(period: str, partition_key: str) -> str:
@@ -50,10 +55,10 @@ def ingest_asset_key(system: str) -> AssetKey:
     return AssetKey(["staging", system])
 
 
-def _metadata(report: LoadReport, up_to: str) -> dict[str, object]:
+def _metadata(report: LoadReport, up_to: str) -> dict[str, Any]:
     totals = report.totals()
     status = report.by_status()
-    meta: dict[str, object] = {
+    meta: dict[str, Any] = {
         "loaded_up_to": up_to,
         "drops_processed": report.drops,
         "files_loaded": status.get("LOADED", 0),
@@ -94,7 +99,9 @@ def build_ingest_asset(system: SystemLayout, start: dt.date) -> AssetsDefinition
     )
     def _ingest(context: AssetExecutionContext, paths: PipelinePaths) -> MaterializeResult:
         up_to = drop_name(system.period, context.partition_key_range.end)
-        report = ingest(paths.landing, paths.warehouse, systems=[system.system], up_to=up_to)
+        report = ingest(
+            paths.landing, paths.warehouse, systems=[system.system], up_to=up_to, run_id=context.run_id
+        )
         for f in report.rejected:
             context.log.warning(f"REJECTED {f.file_name}: {f.reason}")
         totals = report.totals()
@@ -128,3 +135,38 @@ def build_ingest_asset(system: SystemLayout, start: dt.date) -> AssetsDefinition
 
 def build_ingest_assets(layouts: Sequence[SystemLayout], start: dt.date) -> list[AssetsDefinition]:
     return [build_ingest_asset(s, start) for s in layouts]
+
+
+def _quality_input(layout: FileLayout) -> Any:
+    """What a file type's quality check validates: the rows its run stored, as staged."""
+
+    def load(context: AssetCheckExecutionContext) -> tuple[Any, dt.date, tuple[int, int] | None]:
+        from quality_checks.suites import staged_columns
+
+        paths: PipelinePaths = context.resources.paths
+        con = connect(paths.warehouse, read_only=True)
+        try:
+            run_id = context.run.run_id
+            rows = loaded_by_run(con, layout.file_type, run_id)
+            files = run_files(con, layout.file_type, run_id)
+            history = delta_history(con, layout.file_type, run_id)
+        finally:
+            con.close()
+        dates = [d for _, d in files if d is not None]
+        as_of = paths.as_of() or (max(dates) if dates else dt.date.today())
+        # a row-count baseline fits one night's DELTA, not a catch-up of many nights or a FULL
+        volume = volume_bounds(history) if len(files) == 1 and files[0][0] == "DELTA" else None
+        return rows[list(staged_columns(layout))], as_of, volume
+
+    return load
+
+
+def build_quality_checks(layouts: Sequence[SystemLayout]) -> list[AssetChecksDefinition]:
+    """A blocking Great Expectations check per file type, on its system's ingest asset."""
+    return [
+        quality_check_for(
+            ingest_asset_key(s.system), f.file_type, _quality_input(f), required_resource_keys=["paths"]
+        )
+        for s in layouts
+        for f in s.files
+    ]

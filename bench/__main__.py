@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -25,14 +25,29 @@ RESULTS_JSON = HERE / "results.json"
 RESULTS_MD = HERE / "results.md"
 
 
-def run_child(cmd: list[str]) -> tuple[float, float, str]:
-    """Run a command; return (wall seconds, peak RSS in GB of the child, stderr)."""
+_LAST_STDOUT: list[str] = [""]
+
+
+def run_child(cmd: list[str], capture: bool = False) -> tuple[float, float, str]:
+    """Run a command in a fresh process; return (wall seconds, its peak RSS in GB, stderr).
+
+    Peak memory is read in a wrapper process of its own, so one step's peak is not another's.
+    """
+    wrapper = (
+        "import resource,subprocess,sys,json;p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
+        "sys.stdout.write(p.stdout);sys.stderr.write(p.stderr);"
+        "sys.stderr.write('\\nPEAK_KB=%d\\n'%resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
+        "sys.exit(p.returncode)"
+    )
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", wrapper, *cmd], cwd=REPO, capture_output=True, text=True, check=False
+    )
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"benchmark step failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-4000:]}")
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak_kb = int(re.findall(r"PEAK_KB=(\d+)", proc.stderr)[-1])
+    _LAST_STDOUT[0] = proc.stdout if capture else ""
     return wall, peak_kb / 1024 / 1024, proc.stderr
 
 
@@ -72,6 +87,29 @@ def bench_generate(tier: str, people: int | None, out: Path) -> dict[str, Any]:
     }
 
 
+def bench_ingest(work: Path) -> dict[str, Any]:
+    landing = work / "state" / "landing"
+    if not landing.is_dir():
+        raise SystemExit(f"no state tier at {landing}: run `python -m bench generate` first")
+    _wall_r, peak_r, _ = run_child([sys.executable, "-m", "bench.ingest", "read", str(landing)], capture=True)
+    speeds = json.loads(_LAST_STDOUT[0])
+    warehouse = work / "warehouse"
+    if warehouse.exists():
+        shutil.rmtree(warehouse)
+    wall_l, peak_l, _ = run_child(
+        [sys.executable, "-m", "bench.ingest", "load", str(landing), str(warehouse)], capture=True
+    )
+    load = json.loads(_LAST_STDOUT[0])
+    return {
+        "read": speeds,
+        "read_peak_rss_gb": round(peak_r, 2),
+        "load": load,
+        "load_wall_s": round(wall_l, 1),
+        "load_peak_rss_gb": round(peak_l, 2),
+        "machine": machine.describe(),
+    }
+
+
 def render(results: dict[str, Any]) -> str:
     out = [
         "# Benchmark results",
@@ -105,6 +143,31 @@ def render(results: dict[str, Any]) -> str:
             + ", ".join(f"{k} {v}" for k, v in g["phases_s"].items()),
             "",
         ]
+    ing = results.get("ingest")
+    if ing:
+        m = ing["machine"]
+        out += [
+            "## Ingest",
+            "",
+            f"Measured {m['measured_at']} on {m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB RAM, on the "
+            "state tier above.",
+            "",
+            "Reading speed: every file of a type read and typed in one batch (`sources.readers` + "
+            f"`sources.convert`), peak {ing['read_peak_rss_gb']} GB.",
+            "",
+            "| file type | files | MB | rows | seconds | rows/s |",
+            "|---|---|---|---|---|---|",
+            *[
+                f"| {k} | {v['files']:,} | {v['mb']} | {v['rows']:,} | {v['total_s']} | {v['rows_per_s']:,.0f} |"
+                for k, v in ing["read"].items()
+            ],
+            "",
+            f"Full load of every drop into an empty warehouse (`warehouse.ingest.ingest`, one transaction): "
+            f"{ing['load_wall_s']} s wall, peak {ing['load_peak_rss_gb']} GB; files {ing['load']['files']}, "
+            f"{ing['load']['rows_loaded']:,} rows loaded, {ing['load']['rows_quarantined']:,} set aside "
+            f"({ing['load']['quarantined_by_kind']}).",
+            "",
+        ]
     return "\n".join(out)
 
 
@@ -115,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--people", type=int, help="override the tier's size (for a quick run)")
     ap.add_argument("--work", type=Path, default=REPO / "var" / "bench", help="where the benchmark data goes")
     args = ap.parse_args(argv)
-    known = ["generate"]
+    known = ["generate", "ingest"]
     which = args.which or known
     if unknown := sorted(set(which) - set(known)):
         ap.error(f"unknown benchmark(s) {unknown}; known: {known}")
@@ -128,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
             f"  {g['wall_s']} s, peak {g['peak_rss_gb']} GB, {g['person_records']:,} person records, "
             f"{g['wage_rows']:,} wage rows"
         )
+    if "ingest" in which:
+        print(f"ingesting {args.work / 'state' / 'landing'} ...", flush=True)
+        results["ingest"] = bench_ingest(args.work)
+        i = results["ingest"]
+        print(f"  full load {i['load_wall_s']} s, peak {i['load_peak_rss_gb']} GB")
     RESULTS_JSON.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     RESULTS_MD.write_text(render(results))
     print(f"results: {RESULTS_MD}")

@@ -19,6 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from pipelines.planning import plan_runs
 from pipelines.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -94,9 +95,10 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
         print("nothing delivered: no drop in the landing zone", file=out)
         return EXIT_OK
     with DagsterInstance.get() as instance:
-        for job_name, (first, last), pending in plan:
+        for planned in plan:
+            job_name, first, last = planned.job, planned.first, planned.last
             job = defs.resolve_job_def(job_name)
-            print(f"{job_name}: partitions {first} .. {last} ({pending} pending drops)", file=out)
+            print(f"{job_name}: partitions {first} .. {last} ({planned.pending} pending drops)", file=out)
             started = time.monotonic()
             result = job.execute_in_process(
                 instance=instance,
@@ -114,50 +116,6 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
                 _print_failures(result, err)
                 return EXIT_RUN_FAILED
     return EXIT_OK
-
-
-def plan_runs(settings: Settings) -> list[tuple[str, tuple[str, str], int]]:
-    """(job, (first partition, last partition), pending drops) for each job with something to do.
-
-    The range starts at the first drop this warehouse lacks and ends at the last one delivered,
-    so one run per job catches up everything; with nothing pending the nightly job still runs
-    for the latest night (downstream assets refresh, loads are no-ops).
-    """
-    from pipelines.definitions import NIGHTLY_JOB, QUARTERLY_JOB
-    from sources.landing import discover_drops
-    from sources.layout import load_layouts
-    from warehouse.ingest import connect, ensure_schema, pending_drops
-
-    layouts = load_layouts()
-    period = {s.system: s.period for s in layouts}
-    drops = [d for d in discover_drops(settings.landing, layouts=layouts) if d.system in period]
-    con = connect(settings.warehouse)
-    try:
-        ensure_schema(con, layouts)
-        pending = pending_drops(con, drops)
-    finally:
-        con.close()
-    plan: list[tuple[str, tuple[str, str], int]] = []
-    for job, kind in ((QUARTERLY_JOB, "quarterly"), (NIGHTLY_JOB, "daily")):
-        delivered = sorted(_partition_key(d.name, kind) for d in drops if period[d.system] == kind)
-        waiting = sorted(_partition_key(d.name, kind) for d in pending if period[d.system] == kind)
-        if not delivered or (kind == "quarterly" and not waiting):
-            continue
-        first = waiting[0] if waiting else delivered[-1]
-        start = settings.partitions_start.isoformat()
-        if first < start:
-            raise ValueError(
-                f"a {kind} drop predates the partitions ({first} < {start}): set WW_PARTITIONS_START"
-            )
-        plan.append((job, (first, delivered[-1]), len({d.key for d in pending if period[d.system] == kind})))
-    return plan
-
-
-def _partition_key(drop: str, kind: str) -> str:
-    if kind == "quarterly":
-        year, q = drop.split("Q")
-        return f"{year}-{3 * int(q) - 2:02d}-01"
-    return f"{drop[:4]}-{drop[4:6]}-{drop[6:8]}"
 
 
 def _print_summary(

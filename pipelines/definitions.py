@@ -14,20 +14,22 @@ from dagster import (
     AssetSelection,
     DefaultScheduleStatus,
     Definitions,
+    RunRequest,
     ScheduleDefinition,
+    ScheduleEvaluationContext,
     define_asset_job,
+    schedule,
 )
 
-from assets.ingest import build_ingest_assets, partitions_for
+from assets.ingest import build_ingest_assets, build_quality_checks, partitions_for
 from assets.landing import landing_drops_verified, landing_inventory
 from assets.persons import build_person_records_asset
+from pipelines.planning import NIGHTLY_JOB, QUARTERLY_JOB
 from pipelines.resources import WAREHOUSE_TAG, PipelinePaths
 from pipelines.sensors import build_landing_arrival_sensor
 from pipelines.settings import Settings
 from sources.layout import load_layouts
 
-NIGHTLY_JOB = "nightly_job"
-QUARTERLY_JOB = "quarterly_job"
 NIGHTLY_SCHEDULE = "nightly_schedule"
 LANDING_SENSOR = "landing_arrival_sensor"
 
@@ -59,22 +61,38 @@ def build_defs(settings: Settings) -> Definitions:
         description="Load pending quarterly wage files up to the partition's quarter (an amended quarter "
         "replaces the one held).",
     )
-    nightly_schedule = ScheduleDefinition(
+    nightly_schedule = build_nightly_schedule(nightly_job, settings)
+    return Definitions(
+        assets=[landing_inventory, *ingest_assets, person_records],
+        asset_checks=[landing_drops_verified, *build_quality_checks(layouts)],
+        jobs=[nightly_job, quarterly_job],
+        schedules=[nightly_schedule],
+        sensors=[
+            build_landing_arrival_sensor(
+                [nightly_job, quarterly_job], settings.partitions_start, settings.sensor_interval_seconds
+            )
+        ],
+        resources={"paths": PipelinePaths.from_settings(settings)},
+    )
+
+
+def build_nightly_schedule(job: object, settings: Settings) -> ScheduleDefinition:
+    """The nightly run for tonight's partition: it loads every pending drop up to tonight."""
+
+    @schedule(
         name=NIGHTLY_SCHEDULE,
-        job=nightly_job,
+        job=job,  # type: ignore[arg-type]
         cron_schedule=settings.nightly_cron,
         execution_timezone=settings.timezone,
         default_status=DefaultScheduleStatus.STOPPED,
-        description=f"nightly_job at {settings.nightly_cron} ({settings.timezone}); start it in the UI.",
+        description=f"nightly_job at {settings.nightly_cron} ({settings.timezone}) for that night's partition, "
+        "catching up any missed night; start it in the UI.",
     )
-    return Definitions(
-        assets=[landing_inventory, *ingest_assets, person_records],
-        asset_checks=[landing_drops_verified],
-        jobs=[nightly_job, quarterly_job],
-        schedules=[nightly_schedule],
-        sensors=[build_landing_arrival_sensor(NIGHTLY_JOB, settings.sensor_interval_seconds)],
-        resources={"paths": PipelinePaths.from_settings(settings)},
-    )
+    def nightly_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+        night = context.scheduled_execution_time.date().isoformat()
+        return RunRequest(partition_key=night, tags={WAREHOUSE_TAG: str(settings.warehouse)})
+
+    return nightly_schedule
 
 
 defs = build_defs(Settings.from_env())

@@ -1,4 +1,6 @@
-"""Sensors: notice a newly complete drop in the landing zone and request a run for it."""
+"""The arrival sensor: notice newly complete drops and bring the warehouse up to date."""
+
+import datetime as dt
 
 from dagster import (
     DefaultSensorStatus,
@@ -9,49 +11,73 @@ from dagster import (
     SkipReason,
     sensor,
 )
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from pipelines.resources import DROP_TAG, WAREHOUSE_TAG, PipelinePaths
+from pipelines.planning import plan_runs
+from pipelines.resources import WAREHOUSE_TAG, PipelinePaths
+from pipelines.settings import Settings
 from sources.landing import LandingZoneError, complete_drops
 
 
-def build_landing_arrival_sensor(job_name: str, minimum_interval_seconds: int) -> SensorDefinition:
-    """A sensor requesting the job `job_name` once per complete drop.
+def _fingerprint(landing_dir: str) -> str:
+    import hashlib
 
-    A drop is complete when each file whose layout has a control file has its `.ctl` beside it
-    and each file whose layout has a trailer record ends in it (see
-    `sources.landing.complete_drops`; only systems with a layout are watched). The run key is
-    `<system>/<period>/<content digest>`: Dagster never launches two runs with the same key for
-    a sensor, so a drop fires once, and an amended re-delivery (new content) fires again.
+    arrivals = complete_drops(landing_dir)
+    return hashlib.sha256("\n".join(a.run_key for a in arrivals).encode()).hexdigest()
+
+
+def build_landing_arrival_sensor(
+    jobs: list[UnresolvedAssetJobDefinition], partitions_start: dt.date, minimum_interval_seconds: int
+) -> SensorDefinition:
+    """Requests at most one run per job, over the partitions that hold pending drops.
+
+    Each tick looks cheaply at which drops are complete (file stats, control files, trailers:
+    `sources.landing.complete_drops`); only when that changes does it ask the warehouse what is
+    pending (`pipelines.planning`). The run key is the digest of the pending drops, so the same
+    backlog never fires twice, while a late, re-sent or amended drop fires again. Nothing is
+    decided from Dagster's run history: a fresh instance plans from the warehouse alone.
     """
 
     @sensor(
         name="landing_arrival_sensor",
-        job_name=job_name,
+        jobs=jobs,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=DefaultSensorStatus.STOPPED,
-        description=(
-            "Requests a nightly_job run for every newly complete drop in the landing zone "
-            "(run key: system/period/digest, so a drop never fires twice)."
-        ),
+        description="Notices newly complete drops and requests one run per job over the pending partitions.",
     )
     def landing_arrival_sensor(
         context: SensorEvaluationContext, paths: PipelinePaths
     ) -> SensorResult | SkipReason:
         try:
-            arrivals = complete_drops(paths.landing)
+            fingerprint = _fingerprint(paths.landing_dir)
         except LandingZoneError as exc:
             return SkipReason(str(exc))
-        if not arrivals:
-            return SkipReason(f"no complete drop in {paths.landing}")
-        context.log.info(f"{len(arrivals)} complete drop(s) in {paths.landing}")
+        if context.cursor == fingerprint:
+            return SkipReason(f"no new drop in {paths.landing} since the last look")
+        settings = Settings(
+            landing=paths.landing, warehouse=paths.warehouse, partitions_start=partitions_start
+        )
+        plan = plan_runs(settings, always_nightly=False)
+        if not plan:
+            return SensorResult(
+                skip_reason=SkipReason("every complete drop is already in the warehouse"), cursor=fingerprint
+            )
+        for p in plan:
+            context.log.info(f"{p.job}: {p.pending} pending drop(s), partitions {p.first} .. {p.last}")
         return SensorResult(
             run_requests=[
                 RunRequest(
-                    run_key=arrival.run_key,
-                    tags={DROP_TAG: arrival.key, WAREHOUSE_TAG: paths.warehouse_dir},
+                    job_name=p.job,
+                    run_key=f"{p.job}:{p.pending_key}",
+                    tags={
+                        "dagster/asset_partition_range_start": p.first,
+                        "dagster/asset_partition_range_end": p.last,
+                        WAREHOUSE_TAG: paths.warehouse_dir,
+                    },
                 )
-                for arrival in arrivals
-            ]
+                for p in plan
+            ],
+            cursor=fingerprint,
         )
 
     return landing_arrival_sensor

@@ -12,11 +12,16 @@ import pytest
 from dagster import AssetCheckKey, AssetKey, Definitions, SensorResult, SkipReason, build_sensor_context
 from landing_helpers import copy_samples
 
-from pipelines.definitions import LANDING_SENSOR, NIGHTLY_JOB, NIGHTLY_SCHEDULE, build_defs, defs
-from pipelines.resources import DROP_TAG, WAREHOUSE_TAG, WAREHOUSE_WRITER_POOL, PipelinePaths
+from pipelines.definitions import LANDING_SENSOR, NIGHTLY_JOB, NIGHTLY_SCHEDULE, QUARTERLY_JOB, build_defs, defs
+from pipelines.resources import WAREHOUSE_TAG, WAREHOUSE_WRITER_POOL, PipelinePaths
+from warehouse.ingest import ingest
 from pipelines.settings import REPO_ROOT, Settings, SettingsError
 
 INVENTORY = AssetKey("landing_inventory")
+
+
+def graph_keys() -> set[AssetKey]:
+    return set(defs.resolve_asset_graph().get_all_asset_keys())
 
 
 def test_defs_load_and_resolve() -> None:
@@ -32,7 +37,10 @@ def test_defs_load_and_resolve() -> None:
     assert schedule.execution_timezone == "America/Chicago"
 
     sensor = defs.resolve_sensor_def(LANDING_SENSOR)
-    assert sensor.job_name == NIGHTLY_JOB
+    assert {j.name for j in sensor.jobs} == {NIGHTLY_JOB, QUARTERLY_JOB}
+    assert defs.resolve_job_def(QUARTERLY_JOB).partitions_def is not None
+    staging = {k for k in graph_keys() if k.path[0] == "staging"}
+    assert {k.path[1] for k in staging} >= {"ui", "ui_wages", "wp", "title1", "vr", "adult_ed", "person_records"}
 
     graph = defs.resolve_asset_graph()
     assert INVENTORY in graph.get_all_asset_keys()
@@ -93,35 +101,43 @@ def test_settings_reject_bad_values(name: str, value: str, message: str) -> None
         Settings.from_env({name: value})
 
 
-def _evaluate_sensor(landing: Path, warehouse: Path) -> SensorResult | SkipReason:
+def _evaluate_sensor(landing: Path, warehouse: Path, cursor: str | None = None) -> SensorResult | SkipReason:
     sensor = defs.resolve_sensor_def(LANDING_SENSOR)
     paths = PipelinePaths(landing_dir=str(landing), warehouse_dir=str(warehouse))
-    with build_sensor_context(resources={"paths": paths}) as context:
+    with build_sensor_context(resources={"paths": paths}, cursor=cursor) as context:
         return sensor(context)
 
 
-def test_sensor_requests_one_run_per_complete_drop(samples_dir: Path, tmp_path: Path) -> None:
+def test_sensor_requests_one_ranged_run_per_job_for_what_the_warehouse_lacks(
+    samples_dir: Path, tmp_path: Path
+) -> None:
     landing = copy_samples(samples_dir, tmp_path / "landing")
     (landing / "vr" / "20240301" / "VR_OUTCOMES_20240301.TXT.ctl").unlink()  # vr still arriving
-
     result = _evaluate_sensor(landing, tmp_path / "wh")
     assert isinstance(result, SensorResult)
-    requests = {r.tags[DROP_TAG]: r for r in result.run_requests or []}
-    assert set(requests) == {
-        "ui/20240301", "ui_wages/2024Q1", "wp/20240301", "title1/20240301", "adult_ed/20240301",
-    }  # fmt: skip
-    for key, request in requests.items():
-        system, period, digest = request.run_key.split("/")
-        assert f"{system}/{period}" == key and len(digest) == 16
-        assert request.tags[WAREHOUSE_TAG] == str(tmp_path / "wh")
-
-    again = _evaluate_sensor(landing, tmp_path / "wh")
-    assert isinstance(again, SensorResult)
-    assert sorted(r.run_key for r in again.run_requests or []) == sorted(r.run_key for r in requests.values())
+    requests = {r.job_name: r for r in result.run_requests or []}
+    assert set(requests) == {NIGHTLY_JOB, QUARTERLY_JOB}
+    nightly, quarterly = requests[NIGHTLY_JOB], requests[QUARTERLY_JOB]
+    assert (nightly.tags["dagster/asset_partition_range_start"], nightly.tags["dagster/asset_partition_range_end"]) \
+        == ("2024-03-01", "2024-03-01")
+    assert quarterly.tags["dagster/asset_partition_range_start"] == "2024-01-01"
+    assert nightly.tags[WAREHOUSE_TAG] == str(tmp_path / "wh")
+    # the same look again: the cursor says nothing changed
+    assert isinstance(_evaluate_sensor(landing, tmp_path / "wh", cursor=result.cursor), SkipReason)
+    # once the warehouse holds the complete drops, a fresh sensor (no cursor, new instance) asks for nothing
+    ingest(landing, tmp_path / "wh")
+    assert not (_evaluate_sensor(landing, tmp_path / "wh").run_requests or [])  # type: ignore[union-attr]
+    # the missing control file arrives: the vr drop is requested, and only it is pending
+    (landing / "vr" / "20240301" / "VR_OUTCOMES_20240301.TXT.ctl").write_text(
+        (samples_dir / "vr" / "20240301" / "VR_OUTCOMES_20240301.TXT.ctl").read_text())
+    later = _evaluate_sensor(landing, tmp_path / "wh", cursor=result.cursor)
+    assert isinstance(later, SensorResult)
+    assert [r.job_name for r in later.run_requests or []] == [NIGHTLY_JOB]
 
 
 def test_sensor_skips_when_nothing_arrived(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    assert isinstance(_evaluate_sensor(tmp_path / "empty", tmp_path / "wh"), SkipReason)
+    empty = _evaluate_sensor(tmp_path / "empty", tmp_path / "wh")
+    assert isinstance(empty, SensorResult) and not empty.run_requests and empty.skip_reason is not None
     missing = _evaluate_sensor(tmp_path / "missing", tmp_path / "wh")
     assert isinstance(missing, SkipReason) and "not found" in (missing.skip_message or "")

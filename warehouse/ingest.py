@@ -13,6 +13,7 @@ Which drops are pending is decided here, from `load_audit`, never from the orche
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -132,30 +133,58 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, layouts: Sequence[SystemLayout
 
 
 def _mtime_ns(path: Path) -> int:
-    return path.stat().st_mtime_ns
+    return path.stat().st_mtime_ns if path.exists() else 0
 
 
-def recorded_files(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str, int]]:
+def _control_digest(f: DeliveredFile) -> str:
+    ctl = f.path.with_name(f.path.name + ".ctl")
+    return hashlib.sha256(ctl.read_bytes()).hexdigest() if ctl.is_file() else ""
+
+
+def delivery_identity(f: DeliveredFile) -> tuple[str, str, int, str]:
+    """What makes a delivery new: the file's name, content, delivery time and its control file."""
+    return (f.relpath, f.sha256 or "", _mtime_ns(f.path), _control_digest(f))
+
+
+def recorded_files(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, int, str], str]:
+    """Every delivery this warehouse has recorded, with the status it last got."""
     rows = con.execute(
-        "SELECT file_name, coalesce(sha256, ''), coalesce(file_mtime_ns, 0) FROM load_audit"
+        "SELECT file_name, coalesce(sha256, ''), coalesce(file_mtime_ns, 0), coalesce(control_sha256, ''), status "
+        "FROM load_audit ORDER BY load_id"
     ).fetchall()
-    return {(str(a), str(b), int(c)) for a, b, c in rows}
+    return {(str(a), str(b), int(c), str(d)): str(e) for a, b, c, d, e in rows}
+
+
+def awaiting_control(drop: Drop, layouts: Sequence[SystemLayout]) -> bool:
+    """A delimited file whose control file has not arrived yet: the drop is still arriving.
+
+    The sender writes the control file last, so its absence means "not yet", not "broken"; the
+    drop is left for a later run (the landing inventory shows it meanwhile).
+    """
+    by_type = {f.file_type: f for s in layouts for f in s.files}
+    for f in drop.files:
+        lay = by_type.get(f.file_type or "")
+        if lay is not None and lay.control_file and not f.path.with_name(f.path.name + ".ctl").is_file():
+            return True
+    return False
 
 
 def _drop_order(d: Drop) -> tuple[str, str]:
     return (d.name.replace("Q", "-Q"), d.system)
 
 
-def pending_drops(con: duckdb.DuckDBPyConnection, drops: Iterable[Drop]) -> list[Drop]:
-    """Drops holding a file this warehouse has not recorded (by name, content and delivery time)."""
+def pending_drops(
+    con: duckdb.DuckDBPyConnection, drops: Iterable[Drop], layouts: Sequence[SystemLayout] | None = None
+) -> list[Drop]:
+    """Complete drops holding a delivery this warehouse has not recorded."""
+    layouts = tuple(layouts) if layouts is not None else load_layouts()
     seen = recorded_files(con)
     out = []
     for d in drops:
+        if awaiting_control(d, layouts):
+            continue
         files = [f for f in d.files if f.file_type is not None or d.status is Status.REJECTED]
-        if not files or any(
-            (f.relpath, f.sha256 or "", _mtime_ns(f.path) if f.path.exists() else 0) not in seen
-            for f in files
-        ):
+        if not files or any(delivery_identity(f) not in seen for f in files):
             out.append(d)
     return sorted(out, key=_drop_order)
 
@@ -205,23 +234,23 @@ class _Pending:
     file: DeliveredFile
     layout: FileLayout
     load_id: int
-    mtime_ns: int
     parsed: ParsedFile | None = None
 
 
 def _audit(
     con: duckdb.DuckDBPyConnection,
-    p: _Pending | None,
     drop: Drop,
     f: DeliveredFile,
     status: str,
     out: FileOutcome,
     load_id: int,
-    mtime: int,
     now: dt.datetime,
+    run_id: str | None,
 ) -> None:
+    _, sha, mtime, control = delivery_identity(f)
     con.execute(
-        "INSERT INTO load_audit VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        "INSERT INTO load_audit VALUES "
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
         [
             load_id,
             drop.system,
@@ -236,10 +265,12 @@ def _audit(
             out.rows_quarantined,
             out.rows_new,
             out.reason,
-            f.sha256,
+            sha or None,
             f.path.stat().st_size if f.path.exists() else None,
             mtime,
+            control or None,
             now,
+            run_id,
         ],
     )
 
@@ -277,14 +308,34 @@ def _quarantine(
     con.unregister("quarantine_batch")
 
 
+BATCH_BYTES = 192 * 2**20
+"""Files of one type are read, typed and stored in batches of about this many bytes: many small
+nightly files go together (the per-call cost is paid once), a large wage quarter alone, so
+memory stays bounded however long the catch-up."""
+
+
+def _batches(items: list[_Pending]) -> list[list[_Pending]]:
+    out: list[list[_Pending]] = [[]]
+    size = 0
+    for p in items:
+        n = p.file.path.stat().st_size if p.file.path.exists() else 0
+        if out[-1] and size + n > BATCH_BYTES:
+            out.append([])
+            size = 0
+        out[-1].append(p)
+        size += n
+    return [b for b in out if b]
+
+
 def _load_type(
     con: duckdb.DuckDBPyConnection,
     layout: FileLayout,
     items: list[_Pending],
     now: dt.datetime,
     report: LoadReport,
+    run_id: str | None,
 ) -> None:
-    """Read, type and store every pending file of one file type (one batch, one pass)."""
+    """Read, type and store one batch of pending files of one file type."""
     ft = layout.file_type
     readable: list[_Pending] = []
     for p in items:
@@ -293,7 +344,7 @@ def _load_type(
             readable.append(p)
         except SchemaDriftError as exc:
             out = FileOutcome(p.file.relpath, "REJECTED", reason=str(exc))
-            _audit(con, p, p.drop, p.file, "REJECTED", out, p.load_id, p.mtime_ns, now)
+            _audit(con, p.drop, p.file, "REJECTED", out, p.load_id, now, run_id)
             report.files.append(out)
     if not readable:
         return
@@ -382,7 +433,7 @@ def _load_type(
                 f"the control count says {p.file.records} records, {out.rows_in_file} were read "
                 "(blank lines are not records)"
             )
-        _audit(con, p, p.drop, p.file, "LOADED", out, p.load_id, p.mtime_ns, now)
+        _audit(con, p.drop, p.file, "LOADED", out, p.load_id, now, run_id)
         report.files.append(out)
 
 
@@ -396,15 +447,22 @@ def load_drops(
     drops: Sequence[Drop],
     layouts: Sequence[SystemLayout] | None = None,
     now: dt.datetime | None = None,
+    run_id: str | None = None,
 ) -> LoadReport:
-    """Load the given drops (normally `pending_drops`) in one transaction; return what happened."""
+    """Load the given drops (normally `pending_drops`) in one transaction; return what happened.
+
+    `run_id` names the run that wrote (the orchestrator's run id); it is kept in `load_audit`.
+    """
     layouts = tuple(layouts) if layouts is not None else load_layouts()
     ensure_schema(con, layouts)
     file_layouts = {f.file_type: f for s in layouts for f in s.files}
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     report = LoadReport(drops=len(drops))
     recorded = recorded_files(con)
-    loaded_digests = {(a, b) for a, b, _ in recorded}
+    # content that was loaded once makes a later identical delivery a DUPLICATE; a rejection does not
+    loaded_digests = {
+        (a, b) for (a, b, _, _), status in recorded.items() if status in ("LOADED", "SUPERSEDED")
+    }
     con.execute("BEGIN TRANSACTION")
     try:
         todo: dict[str, list[_Pending]] = {}
@@ -412,12 +470,11 @@ def load_drops(
             files = [f for f in drop.files if f.file_type is not None or drop.status is Status.REJECTED]
             ids = _next_ids(con, len(files))
             for f, load_id in zip(files, ids, strict=True):
-                mtime = _mtime_ns(f.path) if f.path.exists() else 0
-                if (f.relpath, f.sha256 or "", mtime) in recorded:
-                    continue
+                if recorded.get(delivery_identity(f), "REJECTED") != "REJECTED":
+                    continue  # done before; a file held back with a rejected drop is tried again
                 if drop.status is Status.REJECTED:
                     out = FileOutcome(f.relpath, "REJECTED", reason=f.reason or drop.reason)
-                    _audit(con, None, drop, f, "REJECTED", out, load_id, mtime, now)
+                    _audit(con, drop, f, "REJECTED", out, load_id, now, run_id)
                     report.files.append(out)
                 elif (f.relpath, f.sha256 or "") in loaded_digests:
                     out = FileOutcome(
@@ -425,14 +482,15 @@ def load_drops(
                         "DUPLICATE",
                         reason="identical to a delivery already recorded: nothing loaded twice",
                     )
-                    _audit(con, None, drop, f, "DUPLICATE", out, load_id, mtime, now)
+                    _audit(con, drop, f, "DUPLICATE", out, load_id, now, run_id)
                     report.files.append(out)
                 elif f.file_type is not None:
                     todo.setdefault(f.file_type, []).append(
-                        _Pending(drop, f, file_layouts[f.file_type], load_id, mtime)
+                        _Pending(drop, f, file_layouts[f.file_type], load_id)
                     )
         for ft in sorted(todo):
-            _load_type(con, file_layouts[ft], todo[ft], now, report)
+            for batch in _batches(todo[ft]):  # in drop order: the earliest copy of a version is kept
+                _load_type(con, file_layouts[ft], batch, now, report, run_id)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -447,6 +505,7 @@ def ingest(
     systems: Iterable[str] | None = None,
     up_to: str | None = None,
     now: dt.datetime | None = None,
+    run_id: str | None = None,
 ) -> LoadReport:
     """Find what this warehouse lacks in the landing zone and load it, in order.
 
@@ -463,7 +522,7 @@ def ingest(
     con = connect(warehouse)
     try:
         ensure_schema(con, layouts)
-        return load_drops(con, pending_drops(con, drops), layouts, now)
+        return load_drops(con, pending_drops(con, drops, layouts), layouts, now, run_id)
     finally:
         con.close()
 
@@ -473,3 +532,22 @@ def audit_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 __all__ = ["LoadReport", "connect", "ensure_schema", "ingest", "load_drops", "pending_drops"]
+
+
+def loaded_by_run(con: duckdb.DuckDBPyConnection, file_type: str, run_id: str) -> pd.DataFrame:
+    """The row versions a run stored for a file type."""
+    return con.execute(sql("ingest/loaded_by_run.sql", hist="hist_" + file_type),
+                       {"run_id": run_id, "file_type": file_type}).df()
+
+
+def run_files(con: duckdb.DuckDBPyConnection, file_type: str, run_id: str) -> list[tuple[str, dt.date | None]]:
+    """(extract type, extract date) of every file of a type the run loaded."""
+    rows = con.execute("SELECT extract_type, extract_date FROM load_audit WHERE run_id = $1 AND file_type = $2 "
+                       "AND status = 'LOADED'", [run_id, file_type]).fetchall()
+    return [(str(a), b) for a, b in rows]
+
+
+def delta_history(con: duckdb.DuckDBPyConnection, file_type: str, run_id: str) -> list[int]:
+    """Rows loaded per DELTA file of a type by earlier runs (the volume baseline)."""
+    rows = con.execute(sql("ingest/delta_history.sql"), {"file_type": file_type, "run_id": run_id}).fetchall()
+    return [int(r[0] or 0) for r in rows]

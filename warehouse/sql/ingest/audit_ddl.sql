@@ -18,7 +18,9 @@ CREATE TABLE IF NOT EXISTS load_audit (
     sha256           VARCHAR,
     file_size        BIGINT,
     file_mtime_ns    BIGINT,
-    loaded_at        TIMESTAMP NOT NULL
+    control_sha256   VARCHAR,            -- digest of the .ctl beside it (a re-sent control file is a new delivery)
+    loaded_at        TIMESTAMP NOT NULL,
+    run_id           VARCHAR             -- the orchestrator run that wrote it
 );
 CREATE TABLE IF NOT EXISTS quarantine (
     load_id       BIGINT NOT NULL,
