@@ -100,7 +100,7 @@ def build_ingest_asset(system: SystemLayout, start: dt.date) -> AssetsDefinition
     def _ingest(context: AssetExecutionContext, paths: PipelinePaths) -> MaterializeResult:
         up_to = drop_name(system.period, context.partition_key_range.end)
         report = ingest(
-            paths.landing, paths.warehouse, systems=[system.system], up_to=up_to, run_id=context.run_id
+            paths.landing, paths.warehouse, systems=[system.system], up_to=up_to, run_id=context.run.run_id
         )
         for f in report.rejected:
             context.log.warning(f"REJECTED {f.file_name}: {f.reason}")

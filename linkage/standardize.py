@@ -32,6 +32,8 @@ import pandas as pd
 from nameparser import HumanName
 from nameparser.config import Constants
 
+from sources.convert import format_regex
+
 # =============================================================================== vocabularies
 
 # --- SSN --------------------------------------------------------------------------------------
@@ -504,42 +506,11 @@ def surname_parts(last_norm: pd.Series) -> pd.Series:
 
 # =============================================================================== dates of birth
 
-_DIRECTIVES: Final[dict[str, tuple[str, int, int]]] = {  # directive -> (group, min digits, max digits)
-    "Y": ("year", 4, 4),
-    "m": ("month", 1, 2),
-    "d": ("day", 1, 2),
-}
-
-
-@lru_cache(maxsize=64)
 def _format_regex(fmt: str) -> re.Pattern[str]:
-    """A strict regex for a strptime date format: the shape check pandas' parser does not do.
-
-    Without it `%Y%m%d` reads `1988023` as 1988-02-03. Month and day may drop their leading zero
-    (`3/5/2024`) only where a separator delimits them; back to back (`%Y%m%d`) they are 2 digits.
-    """
-    pieces: list[str] = []
-    i = 0
-    while i < len(fmt):
-        ch = fmt[i]
-        if ch != "%":
-            pieces.append(re.escape(ch))
-            i += 1
-            continue
-        code = fmt[i + 1 : i + 2]
-        if code == "%":
-            pieces.append("%")
-        elif code in _DIRECTIVES:
-            group, lo, hi = _DIRECTIVES[code]
-            prev_is_directive = i >= 2 and fmt[i - 2] == "%"
-            next_is_directive = fmt[i + 2 : i + 3] == "%"
-            if prev_is_directive or next_is_directive:
-                lo = hi
-            pieces.append(f"(?P<{group}>\\d{{{lo},{hi}}})")
-        else:
-            raise ValueError(f"unsupported directive %{code} in date format {fmt!r}: use %Y, %m and %d")
-        i += 2
-    return re.compile("^" + "".join(pieces) + "$")  # anchored: str.extract searches
+    """The one strict shape of a date format (shared with ingest); only %Y, %m and %d for birth dates."""
+    if set(re.findall(r"%[A-Za-z]", fmt)) - {"%Y", "%m", "%d"}:
+        raise ValueError(f"unsupported directive in date format {fmt!r}: use %Y, %m and %d")
+    return format_regex(fmt)
 
 
 def _years_before(day: date, years: int) -> date:

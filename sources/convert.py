@@ -10,6 +10,7 @@ zone only).
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -19,14 +20,18 @@ from sources.readers import ParsedFile, Reject
 
 Mask = np.ndarray  # boolean, one per row
 
-_DIRECTIVE = {"%Y": r"\d{4}", "%H": r"\d{1,2}", "%I": r"\d{1,2}", "%M": r"\d{2}", "%S": r"\d{2}",
-              "%p": r"(?:AM|PM)", "%m": r"\d{1,2}", "%d": r"\d{1,2}"}  # fmt: skip
+_DIRECTIVE = {"%Y": r"(?P<year>\d{4})", "%m": r"(?P<month>\d{1,2})", "%d": r"(?P<day>\d{1,2})",
+              "%H": r"(?P<hour>\d{1,2})", "%I": r"(?P<hour12>\d{1,2})", "%M": r"(?P<minute>\d{2})",
+              "%S": r"(?P<second>\d{2})", "%p": r"(?P<ampm>AM|PM)"}  # fmt: skip
 
 
+@cache
 def format_regex(fmt: str) -> re.Pattern[str]:
     """A strict shape for a strptime format: pandas reads `2024022` as %Y%m%d, the contract does not.
 
-    Month, day and hour may drop a leading zero only where a separator follows (`3/5/2024`).
+    Month, day and hour may drop a leading zero only where a separator delimits them (`3/5/2024`);
+    back to back (`%Y%m%d`) they are two digits. Groups are named (year, month, day, ...).
+    Unsupported directives raise ValueError.
     """
     parts = re.split(r"(%[A-Za-z])", fmt)
     out = []
@@ -36,6 +41,8 @@ def format_regex(fmt: str) -> re.Pattern[str]:
                 i >= 2 and parts[i - 1] == "" and parts[i - 2] in _DIRECTIVE
             )
             out.append(_DIRECTIVE[part].replace("{1,2}", "{2}") if glued else _DIRECTIVE[part])
+        elif part.startswith("%"):
+            raise ValueError(f"unsupported directive {part} in date format {fmt!r}")
         elif part:
             out.append(re.escape(part))
     return re.compile("^" + "".join(out) + "$")

@@ -10,6 +10,7 @@ adding a file here; no code changes.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -188,6 +189,12 @@ def _file(name: str, raw: dict[str, Any], system: str, where: str) -> FileLayout
     for col in (*lay.key, lay.last_updated, lay.status):
         if col is not None and col not in names:
             raise LayoutError(f"{where}: {col!r} is named as key/last_updated/status but is not a field")
+    try:
+        codecs.lookup(lay.encoding)
+    except LookupError as exc:
+        raise LayoutError(f"{where}: unknown encoding {lay.encoding!r}") from exc
+    if lay.format != "fixed_width" and (lay.header_record or lay.trailer_record):
+        raise LayoutError(f"{where}: header/trailer records belong to fixed-width files")
     if "{period}" not in lay.pattern:
         raise LayoutError(f"{where}: pattern {lay.pattern!r} lacks {{period}}")
     if lay.format == "fixed_width":
@@ -204,6 +211,12 @@ def _file(name: str, raw: dict[str, Any], system: str, where: str) -> FileLayout
             end = f.start + f.length - 1
         if end != lay.record_length:
             raise LayoutError(f"{where}: fields end at {end}, record_length is {lay.record_length}")
+        for rec in (lay.header_record, lay.trailer_record):
+            for hf in rec.fields if rec else ():
+                if hf.start is None or hf.length is None or hf.start + hf.length - 1 > lay.record_length:
+                    raise LayoutError(f"{where}: header/trailer field {hf.name} lies outside the record")
+        if lay.control_total and lay.control_total not in names:
+            raise LayoutError(f"{where}: control_total names {lay.control_total!r}, which is not a field")
     else:
         if not lay.delimiter:
             raise LayoutError(f"{where}: a delimited file needs a delimiter")
@@ -219,16 +232,22 @@ def load_system(path: Path) -> SystemLayout:
     system = str(raw["system"])
     if not re.fullmatch(r"[a-z][a-z0-9_]*", system):
         raise LayoutError(f"{path.name}: system {system!r} must be lower-case letters, digits, _")
+    period = raw.get("period", "daily")
+    if period not in ("daily", "quarterly"):
+        raise LayoutError(f"{path.name}: period {period!r} is not daily or quarterly")
     files = tuple(
         _file(name, dict(spec), system, f"{path.name}:{name}") for name, spec in raw["files"].items()
     )
-    return SystemLayout(system, raw.get("period", "daily"), files, str(raw.get("description", "")), path)
+    return SystemLayout(system, period, files, str(raw.get("description", "")), path)
 
 
 @cache
 def load_layouts(directory: Path = LAYOUT_DIR) -> tuple[SystemLayout, ...]:
     """Every system layout in the directory, sorted by system name."""
     systems = tuple(sorted((load_system(p) for p in directory.glob("*.yaml")), key=lambda s: s.system))
+    names = [s.system for s in systems]
+    if len(set(names)) != len(names):
+        raise LayoutError(f"a system is described twice: {sorted(n for n in names if names.count(n) > 1)}")
     seen: dict[str, str] = {}
     for s in systems:
         for f in s.files:
