@@ -10,18 +10,9 @@ from pathlib import Path
 
 
 def _chunks(paths: list[Path]) -> list[list[Path]]:
-    from warehouse.ingest import BATCH_BYTES
+    from warehouse.ingest import batches_by_size
 
-    out: list[list[Path]] = [[]]
-    size = 0
-    for p in paths:
-        n = p.stat().st_size
-        if out[-1] and size + n > BATCH_BYTES:
-            out.append([])
-            size = 0
-        out[-1].append(p)
-        size += n
-    return [c for c in out if c]
+    return batches_by_size(paths, lambda p: p.stat().st_size)
 
 
 def read_speed(landing: Path) -> dict[str, dict[str, float]]:

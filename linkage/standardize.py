@@ -506,6 +506,7 @@ def surname_parts(last_norm: pd.Series) -> pd.Series:
 
 # =============================================================================== dates of birth
 
+
 def _format_regex(fmt: str) -> re.Pattern[str]:
     """The one strict shape of a date format (shared with ingest); only %Y, %m and %d for birth dates."""
     if set(re.findall(r"%[A-Za-z]", fmt)) - {"%Y", "%m", "%d"}:

@@ -36,22 +36,27 @@ GENERATED_PEOPLE = 1500
 GENERATED_SEED = 7
 
 
-@pytest.fixture(scope="session")
-def generated_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small synthetic state written by the real CLI: `<out>/landing` and `<out>/truth`."""
-    out = tmp_path_factory.mktemp("synthetic_state")
+def run_generator(out: Path, *extra: str, people: int = GENERATED_PEOPLE, seed: int = GENERATED_SEED) -> Path:
+    """Write a synthetic state with the real CLI into `out` (`out/landing`, `out/truth`)."""
     cmd = [
         sys.executable,
         "-m",
         "synthetic",
         "--people",
-        str(GENERATED_PEOPLE),
+        str(people),
         "--seed",
-        str(GENERATED_SEED),
+        str(seed),
         "--out",
         str(out),
+        *extra,
     ]
     proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         pytest.fail(f"synthetic generator failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return out
+
+
+@pytest.fixture(scope="session")
+def generated_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic state written by the real CLI: `<out>/landing` and `<out>/truth`."""
+    return run_generator(tmp_path_factory.mktemp("synthetic_state"))

@@ -69,14 +69,25 @@ def _line_delimited(layout: FileLayout, values: Sequence[str]) -> str:
     return (layout.delimiter or ",").join(values)
 
 
-def file_bytes(layout: FileLayout, period: str, rows: Sequence[Row], *, full: bool = False,
-               total_override: int | None = None, count_override: int | None = None) -> bytes:
+def file_bytes(
+    layout: FileLayout,
+    period: str,
+    rows: Sequence[Row],
+    *,
+    full: bool = False,
+    total_override: int | None = None,
+    count_override: int | None = None,
+) -> bytes:
     nl = layout.line_ending.encode()
     lines: list[bytes] = []
     template = TEMPLATES.get(layout.file_type, {})
     enc = layout.encoding
     if layout.format == "fixed_width":
-        header = {"extract_date": period, "extract_type": "F" if full else "D", "period": period.replace("Q", "")}
+        header = {
+            "extract_date": period,
+            "extract_type": "F" if full else "D",
+            "period": period.replace("Q", ""),
+        }
         assert layout.header_record and layout.trailer_record
         lines.append(_record(layout, layout.header_record.fields, header).encode(enc))
     else:
@@ -95,7 +106,9 @@ def file_bytes(layout: FileLayout, period: str, rows: Sequence[Row], *, full: bo
                 total += int(values[layout.control_total])
             lines.append(_line_fixed(layout, values).encode(enc))
         else:
-            lines.append(_line_delimited(layout, [values[f.source or f.name] for f in layout.fields]).encode(enc))
+            lines.append(
+                _line_delimited(layout, [values[f.source or f.name] for f in layout.fields]).encode(enc)
+            )
     if layout.format == "fixed_width":
         assert layout.trailer_record
         count = count_override if count_override is not None else len(rows)
@@ -114,8 +127,17 @@ def _record(layout: FileLayout, fields: Sequence[object], values: Mapping[str, s
     return text.ljust(layout.record_length or 0)
 
 
-def write_file(landing: Path, file_type: str, period: str, rows: Sequence[Row], *, full: bool = False,
-               ctl_records: int | None = None, ctl_digest: str | None = None, **kwargs: int) -> Path:
+def write_file(
+    landing: Path,
+    file_type: str,
+    period: str,
+    rows: Sequence[Row],
+    *,
+    full: bool = False,
+    ctl_records: int | None = None,
+    ctl_digest: str | None = None,
+    **kwargs: int,
+) -> Path:
     """One data file (and its control file) in `<landing>/<system>/<period>/`."""
     layout = file_layouts()[file_type]
     folder = landing / layout.system / period
@@ -129,12 +151,14 @@ def write_file(landing: Path, file_type: str, period: str, rows: Sequence[Row], 
         day = f"{period[:4]}-{period[4:6]}-{period[6:8]}"
         (folder / (path.name + ".ctl")).write_text(
             f"records={ctl_records if ctl_records is not None else records}\n"
-            f"sha256={ctl_digest or digest}\nextract_type={'FULL' if full else 'DELTA'}\nextract_date={day}\n")
+            f"sha256={ctl_digest or digest}\nextract_type={'FULL' if full else 'DELTA'}\nextract_date={day}\n"
+        )
     return path
 
 
-def write_drop(landing: Path, system: str, period: str, files: Mapping[str, Sequence[Row]], *,
-               full: bool = False) -> list[Path]:
+def write_drop(
+    landing: Path, system: str, period: str, files: Mapping[str, Sequence[Row]], *, full: bool = False
+) -> list[Path]:
     """A whole drop: every file type of the system (empty ones too, as the systems send them)."""
     out = []
     for ft, layout in file_layouts().items():

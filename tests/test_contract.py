@@ -11,14 +11,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import GENERATED_PEOPLE, GENERATED_SEED, REPO_ROOT
+from conftest import GENERATED_SEED, run_generator
 from contract_reader import (
     FILE_TYPES,
     NIGHTLY_SYSTEMS,
@@ -124,22 +122,7 @@ def _sha256_tree(root: Path) -> dict[str, str]:
 
 
 def _run_generator(out: Path, *extra: str) -> Path:
-    cmd = [
-        sys.executable,
-        "-m",
-        "synthetic",
-        "--people",
-        str(GENERATED_PEOPLE),
-        "--seed",
-        str(GENERATED_SEED),
-        "--out",
-        str(out),
-        *extra,
-    ]
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        pytest.fail(f"synthetic generator failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return out
+    return run_generator(out, *extra)
 
 
 def _read_injected(truth: Path) -> list[tuple[str, int, str]]:

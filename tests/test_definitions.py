@@ -12,10 +12,17 @@ import pytest
 from dagster import AssetCheckKey, AssetKey, Definitions, SensorResult, SkipReason, build_sensor_context
 from landing_helpers import copy_samples
 
-from pipelines.definitions import LANDING_SENSOR, NIGHTLY_JOB, NIGHTLY_SCHEDULE, QUARTERLY_JOB, build_defs, defs
+from pipelines.definitions import (
+    LANDING_SENSOR,
+    NIGHTLY_JOB,
+    NIGHTLY_SCHEDULE,
+    QUARTERLY_JOB,
+    build_defs,
+    defs,
+)
 from pipelines.resources import WAREHOUSE_TAG, WAREHOUSE_WRITER_POOL, PipelinePaths
-from warehouse.ingest import ingest
 from pipelines.settings import REPO_ROOT, Settings, SettingsError
+from warehouse.ingest import ingest
 
 INVENTORY = AssetKey("landing_inventory")
 
@@ -40,7 +47,15 @@ def test_defs_load_and_resolve() -> None:
     assert {j.name for j in sensor.jobs} == {NIGHTLY_JOB, QUARTERLY_JOB}
     assert defs.resolve_job_def(QUARTERLY_JOB).partitions_def is not None
     staging = {k for k in graph_keys() if k.path[0] == "staging"}
-    assert {k.path[1] for k in staging} >= {"ui", "ui_wages", "wp", "title1", "vr", "adult_ed", "person_records"}
+    assert {k.path[1] for k in staging} >= {
+        "ui",
+        "ui_wages",
+        "wp",
+        "title1",
+        "vr",
+        "adult_ed",
+        "person_records",
+    }
 
     graph = defs.resolve_asset_graph()
     assert INVENTORY in graph.get_all_asset_keys()
@@ -118,8 +133,10 @@ def test_sensor_requests_one_ranged_run_per_job_for_what_the_warehouse_lacks(
     requests = {r.job_name: r for r in result.run_requests or []}
     assert set(requests) == {NIGHTLY_JOB, QUARTERLY_JOB}
     nightly, quarterly = requests[NIGHTLY_JOB], requests[QUARTERLY_JOB]
-    assert (nightly.tags["dagster/asset_partition_range_start"], nightly.tags["dagster/asset_partition_range_end"]) \
-        == ("2024-03-01", "2024-03-01")
+    assert (
+        nightly.tags["dagster/asset_partition_range_start"],
+        nightly.tags["dagster/asset_partition_range_end"],
+    ) == ("2024-03-01", "2024-03-01")
     assert quarterly.tags["dagster/asset_partition_range_start"] == "2024-01-01"
     assert nightly.tags[WAREHOUSE_TAG] == str(tmp_path / "wh")
     # the same look again: the cursor says nothing changed
@@ -129,7 +146,8 @@ def test_sensor_requests_one_ranged_run_per_job_for_what_the_warehouse_lacks(
     assert not (_evaluate_sensor(landing, tmp_path / "wh").run_requests or [])  # type: ignore[union-attr]
     # the missing control file arrives: the vr drop is requested, and only it is pending
     (landing / "vr" / "20240301" / "VR_OUTCOMES_20240301.TXT.ctl").write_text(
-        (samples_dir / "vr" / "20240301" / "VR_OUTCOMES_20240301.TXT.ctl").read_text())
+        (samples_dir / "vr" / "20240301" / "VR_OUTCOMES_20240301.TXT.ctl").read_text()
+    )
     later = _evaluate_sensor(landing, tmp_path / "wh", cursor=result.cursor)
     assert isinstance(later, SensorResult)
     assert [r.job_name for r in later.run_requests or []] == [NIGHTLY_JOB]

@@ -23,7 +23,11 @@ def _paths(tmp_path: Path) -> PipelinePaths:
 
 
 def _check(result, name: str):  # type: ignore[no-untyped-def]
-    evals = [e.asset_check_evaluation_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    evals = [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
     return next(e for e in evals if e.check_name == name)
 
 
@@ -39,12 +43,15 @@ def test_ingest_asset_loads_pending_drops_up_to_its_partition(tmp_path: Path) ->
     write_drop(landing, "wp", "20240305", {"wp_services": [{"Service ID": "S4"}]})
     wp = build_ingest_asset(LAYOUTS["wp"], START)
     with DagsterInstance.ephemeral() as instance:
-        result = materialize([wp], partition_key="2024-03-02", resources={"paths": _paths(tmp_path)},
-                             instance=instance)
+        result = materialize(
+            [wp], partition_key="2024-03-02", resources={"paths": _paths(tmp_path)}, instance=instance
+        )
     assert result.success
     mat = result.asset_materializations_for_node("staging__wp")[0]
     meta = {k: v.value for k, v in mat.metadata.items()}
-    assert meta["loaded_up_to"] == "20240302" and meta["drops_processed"] == 2  # the missed 03-01 is caught up
+    assert (
+        meta["loaded_up_to"] == "20240302" and meta["drops_processed"] == 2
+    )  # the missed 03-01 is caught up
     assert (meta["rows_loaded"], meta["rows_quarantined"], meta["files_loaded"]) == (2, 1, 4)
     assert "field_count" in meta["quarantined_by_kind"]
     assert _check(result, "drops_accepted").passed
@@ -58,8 +65,13 @@ def test_a_rejected_drop_fails_the_blocking_check_naming_file_and_reason(tmp_pat
     write_file(landing, "vr_outcomes", "20240301", [])
     vr = build_ingest_asset(LAYOUTS["vr"], START)
     with DagsterInstance.ephemeral() as instance:
-        result = materialize([vr], partition_key="2024-03-01", resources={"paths": _paths(tmp_path)},
-                             instance=instance, raise_on_error=False)
+        result = materialize(
+            [vr],
+            partition_key="2024-03-01",
+            resources={"paths": _paths(tmp_path)},
+            instance=instance,
+            raise_on_error=False,
+        )
     check = _check(result, "drops_accepted")
     assert not check.passed and check.blocking
     assert "vr/20240301/VR_CASES_20240301.TXT" in (check.description or "")
@@ -69,16 +81,28 @@ def test_a_rejected_drop_fails_the_blocking_check_naming_file_and_reason(tmp_pat
 def test_a_partition_range_loads_in_one_run_then_person_records(tmp_path: Path) -> None:
     landing = tmp_path / "landing"
     for day in ("20240301", "20240302", "20240303"):
-        write_drop(landing, "ui", day, {"ui_claims": [{"claim_id": f"C{day}", "last_updated": f"{day}080000"}]},
-                   full=day == "20240301")
+        write_drop(
+            landing,
+            "ui",
+            day,
+            {"ui_claims": [{"claim_id": f"C{day}", "last_updated": f"{day}080000"}]},
+            full=day == "20240301",
+        )
     write_file(landing, "ui_wages", "2024Q1", [{}])
     layouts = [LAYOUTS["ui"], LAYOUTS["ui_wages"]]
     ui = build_ingest_asset(LAYOUTS["ui"], START)
     people = build_person_records_asset(layouts)
     with DagsterInstance.ephemeral() as instance:
-        result = materialize([ui, people], resources={"paths": _paths(tmp_path)}, instance=instance,
-                             tags={"dagster/asset_partition_range_start": "2024-03-01",
-                                   "dagster/asset_partition_range_end": "2024-03-03"}, selection=[ui.key, people.key])
+        result = materialize(
+            [ui, people],
+            resources={"paths": _paths(tmp_path)},
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": "2024-03-01",
+                "dagster/asset_partition_range_end": "2024-03-03",
+            },
+            selection=[ui.key, people.key],
+        )
     assert result.success
     assert len(result.asset_materializations_for_node("staging__ui")) == 3
     rec = result.asset_materializations_for_node("staging__person_records")[0]
@@ -92,25 +116,55 @@ def test_quality_checks_validate_what_the_run_loaded(tmp_path: Path) -> None:
     from assets.ingest import build_quality_checks
 
     landing = tmp_path / "landing"
-    write_drop(landing, "wp", "20240301", {"wp_registrations": [{}], "wp_services": [
-        {"Service ID": "S1"}, {"Service ID": "S2", "Service Code": "102"}]}, full=True)
+    write_drop(
+        landing,
+        "wp",
+        "20240301",
+        {
+            "wp_registrations": [{}],
+            "wp_services": [{"Service ID": "S1"}, {"Service ID": "S2", "Service Code": "102"}],
+        },
+        full=True,
+    )
     wp = build_ingest_asset(LAYOUTS["wp"], START)
     checks = build_quality_checks([LAYOUTS["wp"]])
     with DagsterInstance.ephemeral() as instance:
-        ok = materialize([wp, *checks], partition_key="2024-03-01", resources={"paths": _paths(tmp_path)},
-                         instance=instance)
+        ok = materialize(
+            [wp, *checks],
+            partition_key="2024-03-01",
+            resources={"paths": _paths(tmp_path)},
+            instance=instance,
+        )
     assert ok.success
     services = _check(ok, "wp_services_quality")
     assert services.passed and services.metadata["rows"].value == 2
     # a VR case closed before its application: the loader takes it (every field readable), the check does not
-    write_drop(landing, "vr", "20240302", {"vr_cases": [
-        {"CASE_ID": "VR9", "APPLICATION_DT": "20240220", "CLOSURE_DT": "20240110", "CLOSURE_TYPE": "1",
-         "CLOSURE_REASON": "00"}]})
+    write_drop(
+        landing,
+        "vr",
+        "20240302",
+        {
+            "vr_cases": [
+                {
+                    "CASE_ID": "VR9",
+                    "APPLICATION_DT": "20240220",
+                    "CLOSURE_DT": "20240110",
+                    "CLOSURE_TYPE": "1",
+                    "CLOSURE_REASON": "00",
+                }
+            ]
+        },
+    )
     vr = build_ingest_asset(LAYOUTS["vr"], START)
     vr_checks = build_quality_checks([LAYOUTS["vr"]])
     with DagsterInstance.ephemeral() as instance:
-        bad = materialize([vr, *vr_checks], partition_key="2024-03-02", resources={"paths": _paths(tmp_path)},
-                          instance=instance, raise_on_error=False)
+        bad = materialize(
+            [vr, *vr_checks],
+            partition_key="2024-03-02",
+            resources={"paths": _paths(tmp_path)},
+            instance=instance,
+            raise_on_error=False,
+        )
     failed = _check(bad, "vr_cases_quality")
     assert not failed.passed and failed.blocking
     assert "VR9" in str(failed.metadata["failing_keys"].value)

@@ -22,7 +22,9 @@ def load(tmp_path: Path) -> tuple[LoadReport, duckdb.DuckDBPyConnection]:
 def audit(con: duckdb.DuckDBPyConnection, name_like: str = "%") -> list[tuple[object, ...]]:
     return con.execute(
         "SELECT file_name, status, rows_in_file, rows_loaded, rows_quarantined, reason FROM load_audit "
-        "WHERE file_name LIKE $1 ORDER BY load_id", [name_like]).fetchall()
+        "WHERE file_name LIKE $1 ORDER BY load_id",
+        [name_like],
+    ).fetchall()
 
 
 def one(con: duckdb.DuckDBPyConnection, query: str, *params: object) -> object:
@@ -43,7 +45,9 @@ def landing(tmp_path: Path) -> Path:
 def test_truncated_fixed_width_file_rejects_the_drop(tmp_path: Path, landing: Path) -> None:
     write_drop(landing, "ui", "20240301", {"ui_claims": [{"claim_id": "C1"}, {"claim_id": "C2"}]}, full=True)
     path = landing / "ui/20240301/UICLM.20240301.DAT"
-    path.write_bytes(path.read_bytes()[:-300])  # cut off in transit: the trailer and part of a record are gone
+    path.write_bytes(
+        path.read_bytes()[:-300]
+    )  # cut off in transit: the trailer and part of a record are gone
     report, con = load(tmp_path)
     rows = audit(con)
     assert [r[:2] for r in rows] == [("ui/20240301/UICLM.20240301.DAT", "REJECTED")]
@@ -98,8 +102,10 @@ def test_older_version_redelivered_after_newer_never_overwrites(tmp_path: Path, 
 def test_out_of_order_nights_end_in_the_same_state(tmp_path: Path, landing: Path) -> None:
     nights = {
         "20240302": [svc("S1", **{"Service Code": "101", "Last Updated": "03/01/2024 10:00:00"})],
-        "20240303": [svc("S1", **{"Service Code": "102", "Last Updated": "03/02/2024 10:00:00"}),
-                     svc("S2", **{"Last Updated": "03/02/2024 11:00:00"})],
+        "20240303": [
+            svc("S1", **{"Service Code": "102", "Last Updated": "03/02/2024 10:00:00"}),
+            svc("S2", **{"Last Updated": "03/02/2024 11:00:00"}),
+        ],
         "20240304": [svc("S2", **{"Record Status": "Deleted", "Last Updated": "03/03/2024 08:00:00"})],
     }
     for night in ("20240304", "20240302"):  # the later night arrives first
@@ -107,7 +113,9 @@ def test_out_of_order_nights_end_in_the_same_state(tmp_path: Path, landing: Path
     load(tmp_path)[1].close()
     write_drop(landing, "wp", "20240303", {"wp_services": nights["20240303"]})  # late
     _, con = load(tmp_path)
-    state = con.execute("SELECT service_id, service_code, _is_deleted FROM cur_wp_services ORDER BY 1").fetchall()
+    state = con.execute(
+        "SELECT service_id, service_code, _is_deleted FROM cur_wp_services ORDER BY 1"
+    ).fetchall()
     assert state == [("S1", "102", False), ("S2", "101", True)]
     assert one(con, "SELECT count(*) FROM stg_wp_services") == 1
     # an in-order load of the same nights gives the same current state
@@ -116,15 +124,28 @@ def test_out_of_order_nights_end_in_the_same_state(tmp_path: Path, landing: Path
         write_drop(other / "landing", "wp", night, {"wp_services": nights[night]})
     ingest(other / "landing", other / "wh")
     con2 = connect(other / "wh")
-    assert con2.execute("SELECT service_id, service_code, _is_deleted FROM cur_wp_services ORDER BY 1").fetchall() == state
+    assert (
+        con2.execute(
+            "SELECT service_id, service_code, _is_deleted FROM cur_wp_services ORDER BY 1"
+        ).fetchall()
+        == state
+    )
 
 
 def test_a_missing_night_is_caught_up_by_the_next_drop(tmp_path: Path, landing: Path) -> None:
     write_drop(landing, "wp", "20240301", {"wp_services": [svc("S1")]}, full=True)
     # no drop on 2024-03-02; the 03-03 delta carries both days' changes
-    write_drop(landing, "wp", "20240303", {"wp_services": [
-        svc("S2", **{"Service Date": "03/01/2024", "Last Updated": "03/01/2024 17:00:00"}),
-        svc("S3", **{"Service Date": "03/02/2024", "Last Updated": "03/02/2024 09:00:00"})]})
+    write_drop(
+        landing,
+        "wp",
+        "20240303",
+        {
+            "wp_services": [
+                svc("S2", **{"Service Date": "03/01/2024", "Last Updated": "03/01/2024 17:00:00"}),
+                svc("S3", **{"Service Date": "03/02/2024", "Last Updated": "03/02/2024 09:00:00"}),
+            ]
+        },
+    )
     report, con = load(tmp_path)
     assert report.by_status() == {"LOADED": 4}
     assert one(con, "SELECT count(*) FROM stg_wp_services") == 3
@@ -133,17 +154,29 @@ def test_a_missing_night_is_caught_up_by_the_next_drop(tmp_path: Path, landing: 
 
 def test_full_drop_marks_absent_keys_removed_at_source(tmp_path: Path, landing: Path) -> None:
     write_drop(landing, "wp", "20240301", {"wp_services": [svc("S1"), svc("S2"), svc("S3")]}, full=True)
-    write_drop(landing, "wp", "20240305", {"wp_services": [svc("S4", **{"Last Updated": "03/04/2024 10:00:00"})]})
-    write_drop(landing, "wp", "20240310", {"wp_services": [svc("S1"), svc("S3"),
-                                                           svc("S4", **{"Last Updated": "03/04/2024 10:00:00"})]},
-               full=True)
+    write_drop(
+        landing, "wp", "20240305", {"wp_services": [svc("S4", **{"Last Updated": "03/04/2024 10:00:00"})]}
+    )
+    write_drop(
+        landing,
+        "wp",
+        "20240310",
+        {"wp_services": [svc("S1"), svc("S3"), svc("S4", **{"Last Updated": "03/04/2024 10:00:00"})]},
+        full=True,
+    )
     _, con = load(tmp_path)
     removed = con.execute("SELECT service_id FROM cur_wp_services WHERE _removed_at_source").fetchall()
     assert removed == [("S2",)]
-    assert sorted(r[0] for r in con.execute("SELECT service_id FROM stg_wp_services").fetchall()) == ["S1", "S3", "S4"]
+    assert sorted(r[0] for r in con.execute("SELECT service_id FROM stg_wp_services").fetchall()) == [
+        "S1",
+        "S3",
+        "S4",
+    ]
     assert one(con, "SELECT count(*) FROM hist_wp_services WHERE service_id = 'S2'") == 1  # history kept
     # the key comes back when delivered again after the FULL
-    write_drop(landing, "wp", "20240312", {"wp_services": [svc("S2", **{"Last Updated": "03/11/2024 10:00:00"})]})
+    write_drop(
+        landing, "wp", "20240312", {"wp_services": [svc("S2", **{"Last Updated": "03/11/2024 10:00:00"})]}
+    )
     con.close()
     _, con = load(tmp_path)
     assert one(con, "SELECT count(*) FROM stg_wp_services WHERE service_id = 'S2'") == 1
@@ -151,30 +184,45 @@ def test_full_drop_marks_absent_keys_removed_at_source(tmp_path: Path, landing: 
 
 def test_deleted_status_rows_leave_reporting_but_keep_history(tmp_path: Path, landing: Path) -> None:
     write_drop(landing, "ui", "20240301", {"ui_claims": [{"claim_id": "C1"}, {"claim_id": "C2"}]}, full=True)
-    write_drop(landing, "ui", "20240302", {"ui_claims": [{"claim_id": "C2", "status": "D",
-                                                          "last_updated": "20240301180000"}]})
+    write_drop(
+        landing,
+        "ui",
+        "20240302",
+        {"ui_claims": [{"claim_id": "C2", "status": "D", "last_updated": "20240301180000"}]},
+    )
     _, con = load(tmp_path)
     assert [r[0] for r in con.execute("SELECT claim_id FROM stg_ui_claims").fetchall()] == ["C1"]
-    assert con.execute("SELECT status, _is_deleted FROM cur_ui_claims WHERE claim_id = 'C2'").fetchall() == [("D", True)]
+    assert con.execute("SELECT status, _is_deleted FROM cur_ui_claims WHERE claim_id = 'C2'").fetchall() == [
+        ("D", True)
+    ]
     assert one(con, "SELECT count(*) FROM hist_ui_claims WHERE claim_id = 'C2'") == 2
 
 
 def test_amended_wage_quarter_replaces_the_quarter(tmp_path: Path, landing: Path) -> None:
     first = [{"ssn": "123456780", "wages": "00000100000"}, {"ssn": "222334444", "wages": "00000050000"}]
     write_file(landing, "ui_wages", "2024Q1", first)
-    write_file(landing, "ui_wages", "2023Q4", [{"ssn": "123456780", "year": "2023", "quarter": "4",
-                                               "wages": "00000090000"}])
+    write_file(
+        landing,
+        "ui_wages",
+        "2023Q4",
+        [{"ssn": "123456780", "year": "2023", "quarter": "4", "wages": "00000090000"}],
+    )
     load(tmp_path)[1].close()
-    amended = [{"ssn": "123456780", "wages": "00000120000"}, {"ssn": "222334444", "wages": "00000050000"},
-               {"ssn": "333445555", "wages": "00000070000"}]
+    amended = [
+        {"ssn": "123456780", "wages": "00000120000"},
+        {"ssn": "222334444", "wages": "00000050000"},
+        {"ssn": "333445555", "wages": "00000070000"},
+    ]
     write_file(landing, "ui_wages", "2024Q1", amended)  # the newer delivery of the quarter
     _, con = load(tmp_path)
     assert [r[1] for r in audit(con, "%2024Q1%")] == ["SUPERSEDED", "LOADED"]
     q1 = con.execute("SELECT ssn, wages FROM stg_ui_wages WHERE _period = '2024Q1' ORDER BY ssn").fetchall()
-    assert [(s, float(w)) for s, w in q1] == [("123456780", 1200.0), ("222334444", 500.0), ("333445555", 700.0)]
+    assert [(s, float(w)) for s, w in q1] == [
+        ("123456780", 1200.0),
+        ("222334444", 500.0),
+        ("333445555", 700.0),
+    ]
     assert one(con, "SELECT count(*) FROM stg_ui_wages WHERE _period = '2023Q4'") == 1  # other quarters kept
-
-
 
 
 def test_malformed_rows_are_set_aside_and_the_rest_loads(tmp_path: Path, landing: Path) -> None:
@@ -190,11 +238,23 @@ def test_malformed_rows_are_set_aside_and_the_rest_loads(tmp_path: Path, landing
     rows = [good[0], *bad_lines.values(), good[1]]
     write_drop(landing, "wp", "20240301", {"wp_services": rows})
     # bad amount: Adult Ed hours that are not a number, beside a good row
-    write_drop(landing, "adult_ed", "20240301", {"ae_attendance": [
-        {"ClassID": "CL1"}, "100001\tCL2\t2/12/2024\ttwo", {"ClassID": "CL3", "Hours": "99"}]})
+    write_drop(
+        landing,
+        "adult_ed",
+        "20240301",
+        {
+            "ae_attendance": [
+                {"ClassID": "CL1"},
+                "100001\tCL2\t2/12/2024\ttwo",
+                {"ClassID": "CL3", "Hours": "99"},
+            ]
+        },
+    )
     report, con = load(tmp_path)
-    q = con.execute("SELECT file_name, line_number, kind, reason, raw_record FROM quarantine "
-                    "ORDER BY file_name, line_number").fetchall()
+    q = con.execute(
+        "SELECT file_name, line_number, kind, reason, raw_record FROM quarantine "
+        "ORDER BY file_name, line_number"
+    ).fetchall()
     wp = [r for r in q if "wp_services" in r[0]]
     assert [(r[1], r[2]) for r in wp] == [(i + 3, k) for i, k in enumerate(bad_lines)]
     assert all(r[3].startswith(f"line {r[1]}:") for r in q)
@@ -202,7 +262,10 @@ def test_malformed_rows_are_set_aside_and_the_rest_loads(tmp_path: Path, landing
     assert "'02/30/2024' is not a valid date" in next(r[3] for r in wp if r[2] == "bad_date")
     ae = [(r[1], r[2]) for r in q if "ae_attendance" in r[0]]
     assert ae == [(3, "bad_amount"), (4, "bad_amount")]  # not a number; an impossible 99 hours in a day
-    assert sorted(x[0] for x in con.execute("SELECT service_id FROM stg_wp_services").fetchall()) == ["S1", "S7"]
+    assert sorted(x[0] for x in con.execute("SELECT service_id FROM stg_wp_services").fetchall()) == [
+        "S1",
+        "S7",
+    ]
     row = audit(con, "%wp_services%")[0]
     assert row[1:5] == ("LOADED", 8, 2, 6)
     assert report.quarantine_reasons["bad_amount"] == 2
@@ -214,34 +277,59 @@ def test_schema_drift_stops_that_file_with_a_clear_error(tmp_path: Path, landing
     text = path.read_text().replace("Office,", "Office Code,", 1)  # a renamed column
     path.write_text(text)
     import hashlib
+
     ctl = path.with_name(path.name + ".ctl")
-    ctl.write_text(ctl.read_text().split("sha256=")[0] + f"sha256={hashlib.sha256(path.read_bytes()).hexdigest()}\n"
-                   + "\n".join(ctl.read_text().splitlines()[2:]) + "\n")
+    ctl.write_text(
+        ctl.read_text().split("sha256=")[0]
+        + f"sha256={hashlib.sha256(path.read_bytes()).hexdigest()}\n"
+        + "\n".join(ctl.read_text().splitlines()[2:])
+        + "\n"
+    )
     report, con = load(tmp_path)
     rows = {r[0]: r for r in audit(con)}
     services = rows["wp/20240301/wp_services_20240301.csv"]
     assert services[1] == "REJECTED"
-    assert "schema drift" in str(services[5]) and "'Office Code'" in str(services[5]) and "'Office'" in str(services[5])
+    assert (
+        "schema drift" in str(services[5])
+        and "'Office Code'" in str(services[5])
+        and "'Office'" in str(services[5])
+    )
     assert rows["wp/20240301/wp_registrations_20240301.csv"][1] == "LOADED"  # the rest of the drop loads
     assert one(con, "SELECT count(*) FROM hist_wp_services") == 0
     assert [f.file_name for f in report.rejected] == ["wp/20240301/wp_services_20240301.csv"]
 
 
 def test_bad_identity_values_never_set_a_row_aside(tmp_path: Path, landing: Path) -> None:
-    write_drop(landing, "wp", "20240301", {"wp_registrations": [
-        {"Individual ID": "IA1", "SSN": "77S-71-2346", "Date of Birth": "09/07/988", "Gender": "Unknown"},
-        {"Individual ID": "IA2", "SSN": "", "Date of Birth": "", "First Name": ""}]})
+    write_drop(
+        landing,
+        "wp",
+        "20240301",
+        {
+            "wp_registrations": [
+                {
+                    "Individual ID": "IA1",
+                    "SSN": "77S-71-2346",
+                    "Date of Birth": "09/07/988",
+                    "Gender": "Unknown",
+                },
+                {"Individual ID": "IA2", "SSN": "", "Date of Birth": "", "First Name": ""},
+            ]
+        },
+    )
     report, con = load(tmp_path)
     assert report.totals()["rows_quarantined"] == 0
-    got = con.execute("SELECT individual_id, ssn, birth_date, birth_date__invalid, birth_date__raw, sex, sex__invalid "
-                      "FROM stg_wp_registrations ORDER BY 1").fetchall()
+    got = con.execute(
+        "SELECT individual_id, ssn, birth_date, birth_date__invalid, birth_date__raw, sex, sex__invalid "
+        "FROM stg_wp_registrations ORDER BY 1"
+    ).fetchall()
     assert got[0] == ("IA1", "77S-71-2346", None, True, "09/07/988", None, True)
     assert got[1][:3] == ("IA2", None, None)
     from warehouse.persons import build_person_records
+
     build_person_records(con)
-    assert con.execute("SELECT source_record_id, ssn, ssn_status, birth_date_status FROM person_records "
-                       "ORDER BY 1").fetchall() == [("IA1", None, "MALFORMED", "UNPARSEABLE"),
-                                                    ("IA2", None, "MISSING", "MISSING")]
+    assert con.execute(
+        "SELECT source_record_id, ssn, ssn_status, birth_date_status FROM person_records ORDER BY 1"
+    ).fetchall() == [("IA1", None, "MALFORMED", "UNPARSEABLE"), ("IA2", None, "MISSING", "MISSING")]
 
 
 def test_a_drop_still_arriving_waits_then_loads(tmp_path: Path, landing: Path) -> None:

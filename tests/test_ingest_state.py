@@ -36,27 +36,41 @@ def con(loaded: Path) -> duckdb.DuckDBPyConnection:
     c.close()
 
 
-def test_every_delivered_row_is_loaded_or_quarantined(con: duckdb.DuckDBPyConnection, generated_state: Path) -> None:
+def test_every_delivered_row_is_loaded_or_quarantined(
+    con: duckdb.DuckDBPyConnection, generated_state: Path
+) -> None:
     landing = generated_state / "landing"
-    delivered = {str(p.relative_to(landing)) for p in landing.rglob("*") if p.is_file() and p.suffix != ".ctl"}
-    audit = con.execute("SELECT file_name, status, rows_in_file, rows_loaded, rows_quarantined, reason "
-                        "FROM load_audit").df()
+    delivered = {
+        str(p.relative_to(landing)) for p in landing.rglob("*") if p.is_file() and p.suffix != ".ctl"
+    }
+    audit = con.execute(
+        "SELECT file_name, status, rows_in_file, rows_loaded, rows_quarantined, reason FROM load_audit"
+    ).df()
     assert set(audit["file_name"]) == delivered
     assert (audit["status"] == "LOADED").all()
     assert (audit["rows_in_file"] == audit["rows_loaded"] + audit["rows_quarantined"]).all()
     assert audit["reason"].isna().all(), "control counts and rows read agree for every file"
 
 
-def test_quarantine_holds_exactly_the_corrupted_rows(con: duckdb.DuckDBPyConnection, generated_state: Path) -> None:
+def test_quarantine_holds_exactly_the_corrupted_rows(
+    con: duckdb.DuckDBPyConnection, generated_state: Path
+) -> None:
     with (generated_state / "truth" / "injected_faults.csv").open() as fh:
         injected = {(r["file_path"], int(r["line_number"])): r["kind"] for r in csv.DictReader(fh)}
-    got = {(f, int(n)): k for f, n, k in con.execute("SELECT file_name, line_number, kind FROM quarantine").fetchall()}
+    got = {
+        (f, int(n)): k
+        for f, n, k in con.execute("SELECT file_name, line_number, kind FROM quarantine").fetchall()
+    }
     assert got == injected
-    assert con.execute("SELECT count(*) FROM quarantine WHERE raw_record IS NULL OR reason = ''").fetchone() == (0,)
+    assert con.execute(
+        "SELECT count(*) FROM quarantine WHERE raw_record IS NULL OR reason = ''"
+    ).fetchone() == (0,)
 
 
 @pytest.mark.parametrize("file_type", sorted(KEYS))
-def test_staged_state_equals_the_truth(con: duckdb.DuckDBPyConnection, generated_state: Path, file_type: str) -> None:
+def test_staged_state_equals_the_truth(
+    con: duckdb.DuckDBPyConnection, generated_state: Path, file_type: str
+) -> None:
     truth = pd.read_parquet(generated_state / "truth" / "records" / f"{file_type}.parquet")
     key = KEYS[file_type]
     if "status" in truth:
@@ -67,11 +81,19 @@ def test_staged_state_equals_the_truth(con: duckdb.DuckDBPyConnection, generated
 
 def test_newest_versions_win(con: duckdb.DuckDBPyConnection, generated_state: Path) -> None:
     truth = pd.read_parquet(generated_state / "truth" / "records" / "vr_cases.parquet")
-    staged = con.execute("SELECT case_id, closure_date, service_start_date, eligibility_date FROM stg_vr_cases").df()
+    staged = con.execute(
+        "SELECT case_id, closure_date, service_start_date, eligibility_date FROM stg_vr_cases"
+    ).df()
     m = truth.merge(staged, on="case_id")
-    for t_col, s_col in (("closure", "closure_date"), ("service_start", "service_start_date"),
-                         ("eligibility", "eligibility_date")):
-        assert (pd.to_datetime(m[t_col]).fillna(pd.Timestamp(0)) == pd.to_datetime(m[s_col]).fillna(pd.Timestamp(0))).all()
+    for t_col, s_col in (
+        ("closure", "closure_date"),
+        ("service_start", "service_start_date"),
+        ("eligibility", "eligibility_date"),
+    ):
+        assert (
+            pd.to_datetime(m[t_col]).fillna(pd.Timestamp(0))
+            == pd.to_datetime(m[s_col]).fillna(pd.Timestamp(0))
+        ).all()
 
 
 def test_wage_quarters_match_what_was_written(con: duckdb.DuckDBPyConnection, generated_state: Path) -> None:
@@ -79,9 +101,13 @@ def test_wage_quarters_match_what_was_written(con: duckdb.DuckDBPyConnection, ge
     staged = con.execute("SELECT ssn, employer_fein, year, quarter, wages FROM stg_ui_wages").df()
     total_truth = written.groupby(["year", "quarter"])["wage_cents"].sum()
     # the truth holds customers' rows only; every one of them is in the staged wages
-    m = written.merge(staged.assign(cents=(staged["wages"].astype(float) * 100).round().astype("int64")),
-                      left_on=["reported_ssn", "employer_fein", "year", "quarter", "wage_cents"],
-                      right_on=["ssn", "employer_fein", "year", "quarter", "cents"], how="left", indicator=True)
+    m = written.merge(
+        staged.assign(cents=(staged["wages"].astype(float) * 100).round().astype("int64")),
+        left_on=["reported_ssn", "employer_fein", "year", "quarter", "wage_cents"],
+        right_on=["ssn", "employer_fein", "year", "quarter", "cents"],
+        how="left",
+        indicator=True,
+    )
     assert (m["_merge"] == "both").all()
     assert len(total_truth) == staged.groupby(["year", "quarter"]).ngroups
 
@@ -91,7 +117,9 @@ def test_rerun_loads_nothing(loaded: Path, generated_state: Path) -> None:
     assert report.files == [] and report.drops == 0
 
 
-def test_a_second_warehouse_loads_exactly_what_it_lacks(loaded: Path, generated_state: Path, tmp_path: Path) -> None:
+def test_a_second_warehouse_loads_exactly_what_it_lacks(
+    loaded: Path, generated_state: Path, tmp_path: Path
+) -> None:
     landing = generated_state / "landing"
     first = ingest(landing, tmp_path / "wh", systems=["wp", "title1"], up_to="20240101")
     assert first.files and all(f.file_name.split("/")[1] <= "20240101" for f in first.files)
@@ -117,8 +145,9 @@ def test_person_records_cover_every_person_bearing_record(loaded: Path, generate
     m = rec.merge(truth, on=["source_system", "source_record_id"])
     valid = m["ssn"].notna()
     assert (m.loc[valid, "ssn"] == m.loc[valid, "reported_ssn"]).all()
-    assert c.execute("SELECT count(*) FROM person_records WHERE source_system = 'vr' AND last_name IS NULL"
-                     ).fetchone() == (0,), "VR's one-field names are split"
+    assert c.execute(
+        "SELECT count(*) FROM person_records WHERE source_system = 'vr' AND last_name IS NULL"
+    ).fetchone() == (0,), "VR's one-field names are split"
 
 
 def test_a_sixth_system_loads_with_a_layout_file_and_no_code(tmp_path: Path) -> None:
@@ -132,5 +161,8 @@ def test_a_sixth_system_loads_with_a_layout_file_and_no_code(tmp_path: Path) -> 
     c = connect(tmp_path / "wh")
     assert report.totals()["rows_loaded"] == 3
     assert c.execute("SELECT count(*) FROM cur_tanf_cases").fetchone() == (3,)
-    assert c.execute("SELECT case_id FROM stg_tanf_cases ORDER BY 1").fetchall() == [("T0001",), ("T0002",)]  # T0003 voided
+    assert c.execute("SELECT case_id FROM stg_tanf_cases ORDER BY 1").fetchall() == [
+        ("T0001",),
+        ("T0002",),
+    ]  # T0003 voided
     assert build_person_records(c, layouts)["tanf"] == 2

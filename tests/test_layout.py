@@ -48,7 +48,7 @@ def test_a_good_layout_loads(tmp_path: Path) -> None:
         (("period: daily", "period: monthly"), "period 'monthly'"),
         (("encoding: utf-8", "encoding: utf-9x"), "unknown encoding"),
         (("type: key}", "type: keyy}"), "type 'keyy'"),
-        (("format: \"%Y-%m-%d\"}", "}"), "needs a format"),
+        (('format: "%Y-%m-%d"}', "}"), "needs a format"),
         (("key: [case_id]", "key: [case_no]"), "'case_no' is named as key"),
         (('pattern: "demo_{period}.csv"', 'pattern: "demo.csv"'), "lacks {period}"),
         (("source: Opened, ", ""), "needs its header name"),
@@ -62,7 +62,11 @@ def test_inconsistent_layouts_are_refused(tmp_path: Path, change: tuple[str, str
 
 def test_a_system_described_twice_is_refused(tmp_path: Path) -> None:
     _write(tmp_path, GOOD, "a.yaml")
-    _write(tmp_path, GOOD.replace("demo_cases", "demo_other").replace("demo_{period}", "other_{period}"), "b.yaml")
+    _write(
+        tmp_path,
+        GOOD.replace("demo_cases", "demo_other").replace("demo_{period}", "other_{period}"),
+        "b.yaml",
+    )
     with pytest.raises(LayoutError, match="described twice"):
         load_layouts(tmp_path)
 

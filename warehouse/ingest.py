@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import pandas as pd
@@ -28,6 +29,7 @@ from sources.layout import FileLayout, SystemLayout, load_layouts
 from sources.readers import ParsedFile, Reject, SchemaDriftError, read_file
 from warehouse.sql import ident, join_on, sql
 
+T = TypeVar("T")
 RESTRICTED_DB = "restricted.duckdb"
 SQL_TYPES = {
     "key": "VARCHAR",
@@ -314,17 +316,22 @@ nightly files go together (the per-call cost is paid once), a large wage quarter
 memory stays bounded however long the catch-up."""
 
 
-def _batches(items: list[_Pending]) -> list[list[_Pending]]:
-    out: list[list[_Pending]] = [[]]
-    size = 0
-    for p in items:
-        n = p.file.path.stat().st_size if p.file.path.exists() else 0
-        if out[-1] and size + n > BATCH_BYTES:
+def batches_by_size(items: Sequence[T], size: Callable[[T], int], limit: int = BATCH_BYTES) -> list[list[T]]:
+    """Consecutive batches of about `limit` bytes (an item larger than that goes alone)."""
+    out: list[list[T]] = [[]]
+    total = 0
+    for item in items:
+        n = size(item)
+        if out[-1] and total + n > limit:
             out.append([])
-            size = 0
-        out[-1].append(p)
-        size += n
+            total = 0
+        out[-1].append(item)
+        total += n
     return [b for b in out if b]
+
+
+def _batches(items: list[_Pending]) -> list[list[_Pending]]:
+    return batches_by_size(items, lambda p: p.file.path.stat().st_size if p.file.path.exists() else 0)
 
 
 def _load_type(
@@ -536,14 +543,20 @@ __all__ = ["LoadReport", "connect", "ensure_schema", "ingest", "load_drops", "pe
 
 def loaded_by_run(con: duckdb.DuckDBPyConnection, file_type: str, run_id: str) -> pd.DataFrame:
     """The row versions a run stored for a file type."""
-    return con.execute(sql("ingest/loaded_by_run.sql", hist="hist_" + file_type),
-                       {"run_id": run_id, "file_type": file_type}).df()
+    return con.execute(
+        sql("ingest/loaded_by_run.sql", hist="hist_" + file_type), {"run_id": run_id, "file_type": file_type}
+    ).df()
 
 
-def run_files(con: duckdb.DuckDBPyConnection, file_type: str, run_id: str) -> list[tuple[str, dt.date | None]]:
+def run_files(
+    con: duckdb.DuckDBPyConnection, file_type: str, run_id: str
+) -> list[tuple[str, dt.date | None]]:
     """(extract type, extract date) of every file of a type the run loaded."""
-    rows = con.execute("SELECT extract_type, extract_date FROM load_audit WHERE run_id = $1 AND file_type = $2 "
-                       "AND status = 'LOADED'", [run_id, file_type]).fetchall()
+    rows = con.execute(
+        "SELECT extract_type, extract_date FROM load_audit WHERE run_id = $1 AND file_type = $2 "
+        "AND status = 'LOADED'",
+        [run_id, file_type],
+    ).fetchall()
     return [(str(a), b) for a, b in rows]
 
 
