@@ -162,7 +162,7 @@ def render(results: dict[str, Any]) -> str:
                 for k, v in ing["read"].items()
             ],
             "",
-            f"Full load of every drop into an empty warehouse (`warehouse.ingest.ingest`, one transaction): "
+            f"Full load of every drop into an empty warehouse (`warehouse.ingest.ingest`, a transaction per batch of files): "
             f"{ing['load_wall_s']} s wall, peak {ing['load_peak_rss_gb']} GB; files {ing['load']['files']}, "
             f"{ing['load']['rows_loaded']:,} rows loaded, {ing['load']['rows_quarantined']:,} set aside "
             f"({ing['load']['quarantined_by_kind']}).",

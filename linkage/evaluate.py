@@ -97,22 +97,24 @@ def cluster_metrics(clusters: pd.DataFrame, truth: pd.DataFrame) -> dict[str, fl
     """Pairwise P/R/F1 of the pairs implied by the clusters, and exact-cluster measures."""
     t = truth_ids(truth, clusters)
     out: dict[str, float | int] = {
-        f"cluster_pair_{k}": v for k, v in _metrics(cluster_pairs(clusters), true_pairs(truth, clusters)).as_dict().items()
+        f"cluster_pair_{k}": v
+        for k, v in _metrics(cluster_pairs(clusters), true_pairs(truth, clusters)).as_dict().items()
     }
     c = clusters.assign(unique_id=_uid(clusters["source_system"], clusters["source_record_id"])).merge(
         t, on="unique_id"
     )
-    by_entity = c.groupby("entity")["cluster_id"].agg(lambda s: frozenset(s))
-    by_cluster = c.groupby("cluster_id")["entity"].agg(lambda s: frozenset(s))
-    exact = sum(
-        1 for e, cl in by_entity.items() if len(cl) == 1 and by_cluster[next(iter(cl))] == frozenset([e])
-    )
-    out["entities"] = len(by_entity)
-    out["clusters"] = len(by_cluster)
+    clusters_of: dict[str, set[str]] = {}
+    entities_of: dict[str, set[str]] = {}
+    for entity, cid in zip(c["entity"].astype(str), c["cluster_id"].astype(str), strict=True):
+        clusters_of.setdefault(entity, set()).add(cid)
+        entities_of.setdefault(cid, set()).add(entity)
+    exact = sum(1 for e, cl in clusters_of.items() if len(cl) == 1 and entities_of[next(iter(cl))] == {e})
+    out["entities"] = len(clusters_of)
+    out["clusters"] = len(entities_of)
     out["entities_exactly_recovered"] = exact
-    out["share_exactly_recovered"] = exact / len(by_entity) if len(by_entity) else 1.0
-    out["split_entities"] = int((by_entity.map(len) > 1).sum())
-    out["merged_clusters"] = int((by_cluster.map(len) > 1).sum())
+    out["share_exactly_recovered"] = exact / len(clusters_of) if clusters_of else 1.0
+    out["split_entities"] = sum(1 for cl in clusters_of.values() if len(cl) > 1)
+    out["merged_clusters"] = sum(1 for es in entities_of.values() if len(es) > 1)
     return out
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -449,6 +450,17 @@ def _quarter_start(period: str) -> dt.date:
     return dt.date(int(year), 3 * int(q) - 2, 1)
 
 
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 def load_drops(
     con: duckdb.DuckDBPyConnection,
     drops: Sequence[Drop],
@@ -456,7 +468,7 @@ def load_drops(
     now: dt.datetime | None = None,
     run_id: str | None = None,
 ) -> LoadReport:
-    """Load the given drops (normally `pending_drops`) in one transaction; return what happened.
+    """Load the given drops (normally `pending_drops`), a batch per transaction; return what happened.
 
     `run_id` names the run that wrote (the orchestrator's run id); it is kept in `load_audit`.
     """
@@ -470,9 +482,8 @@ def load_drops(
     loaded_digests = {
         (a, b) for (a, b, _, _), status in recorded.items() if status in ("LOADED", "SUPERSEDED")
     }
-    con.execute("BEGIN TRANSACTION")
-    try:
-        todo: dict[str, list[_Pending]] = {}
+    todo: dict[str, list[_Pending]] = {}
+    with _transaction(con):  # what is decided without reading rows: rejections and duplicates
         for drop in sorted(drops, key=_drop_order):
             files = [f for f in drop.files if f.file_type is not None or drop.status is Status.REJECTED]
             ids = _next_ids(con, len(files))
@@ -495,13 +506,12 @@ def load_drops(
                     todo.setdefault(f.file_type, []).append(
                         _Pending(drop, f, file_layouts[f.file_type], load_id)
                     )
-        for ft in sorted(todo):
-            for batch in _batches(todo[ft]):  # in drop order: the earliest copy of a version is kept
+    for ft in sorted(todo):
+        for batch in _batches(todo[ft]):  # in drop order: the earliest copy of a version is kept
+            # one transaction a batch: its rows, set-aside rows and audit records commit together,
+            # so the warehouse is always consistent; after a crash the rest is simply still pending
+            with _transaction(con):
                 _load_type(con, file_layouts[ft], batch, now, report, run_id)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return report
 
 
