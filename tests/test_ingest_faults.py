@@ -356,3 +356,43 @@ def test_a_rejected_drop_loads_once_resent_correctly(tmp_path: Path, landing: Pa
     report, con = load(tmp_path)
     assert report.by_status() == {"LOADED": 2}
     assert one(con, "SELECT count(*) FROM stg_vr_cases") == 1
+
+
+def test_a_load_that_dies_midway_leaves_a_consistent_warehouse_and_the_next_run_finishes(
+    tmp_path: Path, landing: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import warehouse.ingest as wi
+
+    for night in ("20240301", "20240302", "20240303"):
+        write_drop(landing, "wp", night, {"wp_services": [svc(f"S{night}"), svc(f"T{night}")],
+                                          "wp_registrations": [{"Individual ID": f"IA{night}"}]},
+                   full=night == "20240301")
+    monkeypatch.setattr(wi, "BATCH_BYTES", 1)  # one file a batch
+    real = wi._load_type
+    calls = {"n": 0}
+
+    def dies_on_the_fourth(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise RuntimeError("killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(wi, "_load_type", dies_on_the_fourth)
+    with pytest.raises(RuntimeError, match="killed"):
+        ingest(landing, tmp_path / "wh")
+    con = connect(tmp_path / "wh")
+    loaded = {r[0] for r in con.execute("SELECT file_name FROM load_audit WHERE status = 'LOADED'").fetchall()}
+    assert len(loaded) == 3  # three batches committed, the fourth rolled back whole
+    in_hist = {r[0] for r in con.execute(
+        "SELECT DISTINCT _file FROM hist_wp_services UNION SELECT DISTINCT _file FROM hist_wp_registrations"
+    ).fetchall()}
+    assert in_hist == loaded  # no rows without their audit record, no audit record without its rows
+    con.close()
+    monkeypatch.setattr(wi, "_load_type", real)
+    ingest(landing, tmp_path / "wh")
+    ingest(landing, tmp_path / "once")
+    a, b = connect(tmp_path / "wh"), connect(tmp_path / "once")
+    for table in ("stg_wp_services", "stg_wp_registrations"):
+        q = f"SELECT * EXCLUDE (_load_id) FROM {table} ORDER BY ALL"
+        assert a.execute(q).fetchall() == b.execute(q).fetchall()
+    assert a.execute("SELECT count(*) FROM load_audit").fetchone() == (6,)

@@ -65,12 +65,22 @@ def restricted_path(warehouse: Path) -> Path:
     return warehouse / RESTRICTED_DB
 
 
-def connect(warehouse: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+DUCKDB_MEMORY_LIMIT = "4GB"
+"""DuckDB's own cap (it would otherwise cache up to 80% of the machine); it spills beyond it."""
+
+
+def connect(
+    warehouse: Path, *, read_only: bool = False, memory_limit: str = DUCKDB_MEMORY_LIMIT
+) -> duckdb.DuckDBPyConnection:
     """The restricted zone (PII, history, quarantine, audit); created 0600 on first use."""
     warehouse.mkdir(parents=True, exist_ok=True)
     path = restricted_path(warehouse)
     fresh = not path.exists()
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect(
+        str(path),
+        read_only=read_only,
+        config={"memory_limit": memory_limit, "temp_directory": str(warehouse / ".tmp")},
+    )
     if fresh and not read_only:
         os.chmod(path, 0o600)
     return con
@@ -332,7 +342,9 @@ def batches_by_size(items: Sequence[T], size: Callable[[T], int], limit: int = B
 
 
 def _batches(items: list[_Pending]) -> list[list[_Pending]]:
-    return batches_by_size(items, lambda p: p.file.path.stat().st_size if p.file.path.exists() else 0)
+    return batches_by_size(
+        items, lambda p: p.file.path.stat().st_size if p.file.path.exists() else 0, BATCH_BYTES
+    )
 
 
 def _load_type(
