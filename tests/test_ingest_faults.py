@@ -364,9 +364,16 @@ def test_a_load_that_dies_midway_leaves_a_consistent_warehouse_and_the_next_run_
     import warehouse.ingest as wi
 
     for night in ("20240301", "20240302", "20240303"):
-        write_drop(landing, "wp", night, {"wp_services": [svc(f"S{night}"), svc(f"T{night}")],
-                                          "wp_registrations": [{"Individual ID": f"IA{night}"}]},
-                   full=night == "20240301")
+        write_drop(
+            landing,
+            "wp",
+            night,
+            {
+                "wp_services": [svc(f"S{night}"), svc(f"T{night}")],
+                "wp_registrations": [{"Individual ID": f"IA{night}"}],
+            },
+            full=night == "20240301",
+        )
     monkeypatch.setattr(wi, "BATCH_BYTES", 1)  # one file a batch
     real = wi._load_type
     calls = {"n": 0}
@@ -381,11 +388,16 @@ def test_a_load_that_dies_midway_leaves_a_consistent_warehouse_and_the_next_run_
     with pytest.raises(RuntimeError, match="killed"):
         ingest(landing, tmp_path / "wh")
     con = connect(tmp_path / "wh")
-    loaded = {r[0] for r in con.execute("SELECT file_name FROM load_audit WHERE status = 'LOADED'").fetchall()}
+    loaded = {
+        r[0] for r in con.execute("SELECT file_name FROM load_audit WHERE status = 'LOADED'").fetchall()
+    }
     assert len(loaded) == 3  # three batches committed, the fourth rolled back whole
-    in_hist = {r[0] for r in con.execute(
-        "SELECT DISTINCT _file FROM hist_wp_services UNION SELECT DISTINCT _file FROM hist_wp_registrations"
-    ).fetchall()}
+    in_hist = {
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT _file FROM hist_wp_services UNION SELECT DISTINCT _file FROM hist_wp_registrations"
+        ).fetchall()
+    }
     assert in_hist == loaded  # no rows without their audit record, no audit record without its rows
     con.close()
     monkeypatch.setattr(wi, "_load_type", real)
