@@ -56,9 +56,10 @@ class Problems:
         self.reason = np.full(n, "", dtype=object)
         self.field = np.full(n, "", dtype=object)
 
-    def add(self, mask: Mask, kind: str, f: Field, messages: np.ndarray | str) -> None:
+    def add(self, mask: Mask, kind: str, f: Field, message: str, values: np.ndarray | None = None) -> None:
+        """Flag the masked rows; `message` may hold `{value}`, filled in for flagged rows only."""
         for i in np.flatnonzero(mask):
-            text = messages if isinstance(messages, str) else str(messages[i])
+            text = message.replace("{value}", _quoted(values[i])) if values is not None else message
             if self.kind[i]:
                 self.reason[i] = f"{self.reason[i]}; {text}"
             else:
@@ -69,8 +70,8 @@ class Problems:
         return np.asarray(self.kind != "", dtype=bool)
 
 
-def _quoted(values: np.ndarray) -> np.ndarray:
-    return np.asarray(["'" + str(v)[:40] + "'" for v in values], dtype=object)
+def _quoted(value: object) -> str:
+    return "'" + str(value)[:40] + "'"
 
 
 def _strings(column: pd.Series) -> np.ndarray:
@@ -113,7 +114,8 @@ def _numbers(values: np.ndarray, f: Field, blank: Mask) -> tuple[pd.Series, Mask
 def _map_codes(values: np.ndarray, codes: dict[str, str], sep: str | None) -> np.ndarray:
     """Canonical codes; None where a value (or, for a list, any part of it) is outside the set."""
     if sep is None:
-        return np.asarray([codes.get(v) for v in values], dtype=object)
+        mapped = np.asarray(pd.Series(values, dtype=object).map(codes).to_numpy(), dtype=object)
+        return _or_none(mapped, ~np.asarray(pd.isna(mapped), dtype=bool))
     out = []
     for v in values:
         got = [codes.get(p.strip()) for p in v.split(sep) if p.strip()]
@@ -134,21 +136,18 @@ def _convert_field(f: Field, v: np.ndarray, out: dict[str, object], probs: Probl
         out[f.name] = _or_none(v, ~blank)
     elif f.type in ("code", "flag", "codes"):
         mapped = _map_codes(v, f.codes or {}, f.separator or ";" if f.type == "codes" else None)
-        unknown = ~blank & np.asarray([m is None for m in mapped], dtype=bool)
+        unknown = ~blank & np.asarray(pd.isna(mapped), dtype=bool)
         if f.identity:
             out[f"{f.name}__invalid"] = unknown
             out[f"{f.name}__raw"] = _or_none(v, ~blank)
         else:
             allowed = ", ".join(sorted(f.codes or {}))
-            probs.add(
-                unknown,
-                "bad_code",
-                f,
-                np.asarray([f"{label} {q} is not one of {allowed}" for q in _quoted(v)]),
-            )
+            probs.add(unknown, "bad_code", f, f"{label} {{value}} is not one of {allowed}", v)
         kept = _or_none(mapped, ~blank & ~unknown)
         if f.type == "flag":
-            out[f.name] = pd.array([None if m is None else m == "true" for m in kept], dtype="boolean")
+            flags = pd.array(kept == "true", dtype="boolean")
+            flags[pd.isna(kept)] = pd.NA
+            out[f.name] = flags
         else:
             out[f.name] = kept
     elif f.type in ("date", "timestamp"):
@@ -158,26 +157,14 @@ def _convert_field(f: Field, v: np.ndarray, out: dict[str, object], probs: Probl
             out[f"{f.name}__raw"] = _or_none(v, ~blank)
         else:
             probs.add(
-                bad,
-                "bad_date",
-                f,
-                np.asarray(
-                    [f"{label} {q} is not a valid {f.type} in the format {f.format}" for q in _quoted(v)]
-                ),
+                bad, "bad_date", f, f"{label} {{value}} is not a valid {f.type} in the format {f.format}", v
             )
         out[f.name] = parsed.to_numpy()
     elif f.type in ("amount", "decimal", "integer"):
         num, not_number, out_of_range = _numbers(v, f, blank)
-        probs.add(
-            not_number, "bad_amount", f, np.asarray([f"{label} {q} is not a number" for q in _quoted(v)])
-        )
+        probs.add(not_number, "bad_amount", f, f"{label} {{value}} is not a number", v)
         bounds = f"{f.min if f.min is not None else '-inf'}..{f.max if f.max is not None else 'inf'}"
-        probs.add(
-            out_of_range & ~not_number,
-            "bad_amount",
-            f,
-            np.asarray([f"{label} {q} is outside {bounds}" for q in _quoted(v)]),
-        )
+        probs.add(out_of_range & ~not_number, "bad_amount", f, f"{label} {{value}} is outside {bounds}", v)
         out[f.name] = num.round().astype("Int64") if f.type == "integer" else num.astype(float).to_numpy()
     else:
         raise ValueError(f"{f.name}: no conversion for type {f.type}")
