@@ -117,6 +117,13 @@ def bench_ingest(work: Path, skip_read: bool = False) -> dict[str, Any]:
     }
 
 
+def _measured(m: dict[str, Any]) -> str:
+    return (
+        f"{m['measured_at']} on {m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB RAM, {m['os']}, "
+        f"Python {m['python']}"
+    )
+
+
 def render(results: dict[str, Any]) -> str:
     out = [
         "# Benchmark results",
@@ -131,8 +138,7 @@ def render(results: dict[str, Any]) -> str:
         out += [
             "## Synthetic state generation",
             "",
-            f"`python -m {g['command']}` — measured {m['measured_at']} on {m['cores']} cores "
-            f"({m['cpu']}), {m['memory_gb']} GB RAM, {m['os']}, Python {m['python']}.",
+            f"`python -m {g['command']}` — measured {_measured(m)}.",
             "",
             "| measure | value |",
             "|---|---|",
@@ -156,8 +162,7 @@ def render(results: dict[str, Any]) -> str:
         out += [
             "## Ingest",
             "",
-            f"Measured {m['measured_at']} on {m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB RAM, on the "
-            "state tier above.",
+            f"Measured {_measured(m)}, on the state tier above.",
             "",
             "Reading speed: every file of a type read and typed in one batch (`sources.readers` + "
             f"`sources.convert`), peak {ing['read_peak_rss_gb']} GB.",

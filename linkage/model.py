@@ -251,6 +251,15 @@ def _level(sql: str, label: str, tf_col: str | None = None) -> dict[str, Any]:
 _ELSE = {"sql_condition": "ELSE", "label_for_charts": "else"}
 
 
+def _name_levels(
+    col: str, special: dict[str, Any], thresholds: Sequence[float], tf_col: str | None
+) -> list[dict[str, Any]]:
+    """null; exact (term-frequency adjusted); the name's own special level; Jaro-Winkler levels; else."""
+    levels = [_null([col]), _level(f"{col}_l = {col}_r", "exact", tf_col), special]
+    levels += [_level(f"jaro_winkler_similarity({col}_l, {col}_r) >= {t}", f"jw>={t}") for t in thresholds]
+    return [*levels, _ELSE]
+
+
 def _comparisons(s: LinkageSettings) -> list[dict[str, Any]]:
     """The comparison levels, in the one place they are defined."""
     tf_first = "first_name" if s.name_tf_adjustments else None
@@ -278,31 +287,25 @@ def _comparisons(s: LinkageSettings) -> list[dict[str, Any]]:
             _ELSE,
         ],
     }
-    first_levels = [
-        _null(["first_name"]),
-        _level("first_name_l = first_name_r", "exact", tf_first),
-        _level("list_has_any(first_name_group_l, first_name_group_r)", "nickname"),
-    ]
-    for t in s.first_name_jw_thresholds:
-        first_levels.append(_level(f"jaro_winkler_similarity(first_name_l, first_name_r) >= {t}", f"jw>={t}"))
-    first_levels.append(_ELSE)
     first = {
         "output_column_name": "first_name",
         "comparison_description": "first name: exact, nickname, Jaro-Winkler, else",
-        "comparison_levels": first_levels,
+        "comparison_levels": _name_levels(
+            "first_name",
+            _level("list_has_any(first_name_group_l, first_name_group_r)", "nickname"),
+            s.first_name_jw_thresholds,
+            tf_first,
+        ),
     }
-    last_levels = [
-        _null(["last_name"]),
-        _level("last_name_l = last_name_r", "exact", tf_last),
-        _level("list_has_any(last_name_parts_l, last_name_parts_r)", "one part matches"),
-    ]
-    for t in s.last_name_jw_thresholds:
-        last_levels.append(_level(f"jaro_winkler_similarity(last_name_l, last_name_r) >= {t}", f"jw>={t}"))
-    last_levels.append(_ELSE)
     last = {
         "output_column_name": "last_name",
         "comparison_description": "last name: exact, one part of a compound, Jaro-Winkler, else",
-        "comparison_levels": last_levels,
+        "comparison_levels": _name_levels(
+            "last_name",
+            _level("list_has_any(last_name_parts_l, last_name_parts_r)", "one part matches"),
+            s.last_name_jw_thresholds,
+            tf_last,
+        ),
     }
     one_off = " or ".join(
         [
