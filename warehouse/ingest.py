@@ -524,6 +524,8 @@ def load_drops(
             # so the warehouse is always consistent; after a crash the rest is simply still pending
             with _transaction(con):
                 _load_type(con, file_layouts[ft], batch, now, report, run_id)
+            for p in batch:  # the batch is stored: let its rows go (memory stays one batch deep)
+                p.parsed = None
     return report
 
 
