@@ -164,7 +164,7 @@ def render(results: dict[str, Any]) -> str:
             "",
             f"Measured {_measured(m)}, on the state tier above.",
             "",
-            "Reading speed: every file of a type read and typed in one batch (`sources.readers` + "
+            "Reading speed: every file of a type read and typed, in batches of ~192 MB as the loader does (`sources.readers` + "
             f"`sources.convert`), peak {ing['read_peak_rss_gb']} GB.",
             "",
             "| file type | files | MB | rows | seconds | rows/s |",
