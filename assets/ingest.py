@@ -55,6 +55,12 @@ def ingest_asset_key(system: str) -> AssetKey:
     return AssetKey(["staging", system])
 
 
+def _named(file_name: str, reason: str | None) -> str:
+    """`file: reason`, unless the reason already starts with the file."""
+    text = reason or "rejected"
+    return text if text.startswith(file_name) else f"{file_name}: {text}"
+
+
 def _metadata(report: LoadReport, up_to: str) -> dict[str, Any]:
     totals = report.totals()
     status = report.by_status()
@@ -115,7 +121,7 @@ def build_ingest_asset(system: SystemLayout, start: dt.date) -> AssetsDefinition
             passed=not rejected,
             severity=AssetCheckSeverity.ERROR,
             description=(
-                "; ".join(f"{f.file_name}: {f.reason}" for f in rejected[:5])
+                "; ".join(_named(f.file_name, f.reason) for f in rejected[:5])
                 if rejected
                 else "All delivered files loaded."
             ),

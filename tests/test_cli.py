@@ -74,3 +74,37 @@ def test_missing_arguments_show_usage(tmp_path: Path) -> None:
     proc = _run("run", "--landing", str(tmp_path), dagster_home=tmp_path / "h")
     assert proc.returncode == 2
     assert "--warehouse" in proc.stderr
+
+
+def test_run_fails_naming_the_rejected_file_and_reason_and_loads_the_rest(tmp_path: Path) -> None:
+    from tests.drops import write_drop, write_file
+
+    landing = tmp_path / "landing"
+    write_drop(landing, "wp", "20240301", {"wp_services": [{}]}, full=True)
+    write_file(landing, "vr_cases", "20240301", [{}], ctl_records=9)  # the control count is wrong
+    write_file(landing, "vr_outcomes", "20240301", [])
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines",
+            "run",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(tmp_path / "wh"),
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "drops_accepted FAILED: vr/20240301/VR_CASES_20240301.TXT: records mismatch" in proc.stdout
+    assert "VR_CASES_20240301.TXT: vr/20240301/VR_CASES" not in proc.stdout  # the file is named once
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "wh" / "restricted.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM stg_wp_services").fetchone() == (1,)  # the rest loaded
