@@ -251,9 +251,23 @@ def test_background_accuracy(pairs: pd.DataFrame, records: pd.DataFrame) -> None
     assert m.precision > 0.97
 
 
+def _numbers_rounded(value: object) -> object:
+    """The model document with floats to 9 significant digits: DuckDB aggregates in parallel, so the
+    last bits of a sum depend on thread scheduling; everything else must be identical."""
+    if isinstance(value, float):
+        return float(f"{value:.9g}")
+    if isinstance(value, dict):
+        return {k: _numbers_rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers_rounded(v) for v in value]
+    return value
+
+
 def test_training_is_deterministic(model: TrainedModel, records: pd.DataFrame) -> None:
+    import json
+
     again = train(records, SETTINGS)
-    assert again.to_json() == model.to_json()
+    assert _numbers_rounded(json.loads(again.to_json())) == _numbers_rounded(json.loads(model.to_json()))
 
 
 def test_model_json_round_trip(model: TrainedModel, records: pd.DataFrame, pairs: pd.DataFrame) -> None:
