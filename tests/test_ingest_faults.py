@@ -408,3 +408,39 @@ def test_a_load_that_dies_midway_leaves_a_consistent_warehouse_and_the_next_run_
         q = f"SELECT * EXCLUDE (_load_id) FROM {table} ORDER BY ALL"
         assert a.execute(q).fetchall() == b.execute(q).fetchall()
     assert a.execute("SELECT count(*) FROM load_audit").fetchone() == (6,)
+
+
+def test_a_changed_row_with_the_same_stamp_is_set_aside_not_silently_dropped(
+    tmp_path: Path, landing: Path
+) -> None:
+    stamp = {"Last Updated": "03/01/2024 10:00:00"}
+    write_drop(landing, "wp", "20240302", {"wp_services": [svc("S1", **stamp), svc("S2", **stamp)]})
+    write_drop(
+        landing,
+        "wp",
+        "20240303",
+        {
+            "wp_services": [
+                svc("S1", **stamp),  # the same version re-sent: fine
+                svc(
+                    "S2", **{**stamp, "Service Code": "104"}
+                ),  # other content under the same stamp: a conflict
+                svc("S3", **stamp),
+                svc("S3", **{**stamp, "Office": "Waterloo"}),
+            ]
+        },
+    )  # a conflict inside one file
+    report, con = load(tmp_path)
+    q = con.execute("SELECT file_name, line_number, kind, reason FROM quarantine ORDER BY 1, 2").fetchall()
+    assert [(f.split("/")[1], n, k) for f, n, k, _ in q] == [
+        ("20240303", 3, "conflicting_version"),
+        ("20240303", 5, "conflicting_version"),
+    ]
+    assert "wp/20240302/wp_services_20240302.csv line 3" in q[0][3]
+    assert "wp/20240303/wp_services_20240303.csv line 4" in q[1][3]
+    assert con.execute(
+        "SELECT service_id, service_code, office FROM stg_wp_services ORDER BY 1"
+    ).fetchall() == [("S1", "101", "Ames"), ("S2", "101", "Ames"), ("S3", "101", "Ames")]
+    second = audit(con, "%20240303%wp_services%")[0]
+    assert second[1:5] == ("LOADED", 4, 2, 2)  # every row accounted for
+    assert report.quarantine_reasons == {"conflicting_version": 2}

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from sources.convert import convert
@@ -58,6 +59,7 @@ META_COLUMNS = (
     ("_extract_type", "VARCHAR"),
     ("_load_id", "BIGINT"),
     ("_is_deleted", "BOOLEAN"),
+    ("_row_hash", "UBIGINT"),  # the row's content: tells a re-sent version from a conflicting one
 )
 
 
@@ -390,6 +392,11 @@ def _load_type(
     else:
         batch["_is_deleted"] = False
     hist = "hist_" + ft
+    content = [c for c in typed.columns if not c.startswith("_")]
+    batch["_row_hash"] = pd.util.hash_pandas_object(batch[content], index=False).to_numpy()
+    if layout.key:
+        batch, conflicts = _set_aside_conflicts(con, layout, hist, batch, content)
+        rejects += conflicts
     if layout.replace_by:  # whole periods: a newer delivery replaces the period
         for p in readable:
             con.execute(sql("ingest/replace_period.sql", hist=hist), {"period": p.drop.name})
@@ -433,7 +440,7 @@ def _load_type(
     finally:
         con.unregister("ingest_batch")
     _quarantine(con, layout, rejects, {p.file.relpath: p.load_id for p in readable})
-    loaded_by_file = typed.groupby("_file").size().to_dict() if len(typed) else {}
+    loaded_by_file = batch.groupby("_file").size().to_dict() if len(batch) else {}
     rejected_by_file: dict[str, int] = {}
     for r in rejects:
         rejected_by_file[r.file] = rejected_by_file.get(r.file, 0) + 1
@@ -455,6 +462,50 @@ def _load_type(
             )
         _audit(con, p.drop, p.file, "LOADED", out, p.load_id, now, run_id)
         report.files.append(out)
+
+
+def _set_aside_conflicts(
+    con: duckdb.DuckDBPyConnection, layout: FileLayout, hist: str, batch: pd.DataFrame, content: list[str]
+) -> tuple[pd.DataFrame, list[Reject]]:
+    """Rows claiming a version (same key and stamp) already held or earlier in the batch, with other content."""
+    vcols = version_columns(layout)
+    batch = batch.sort_values(["_extract_date", "_file", "_line"], kind="mergesort").reset_index(drop=True)
+    first = batch.groupby(vcols, dropna=False, sort=False)[["_row_hash", "_file", "_line"]].transform("first")
+    inside = (batch["_row_hash"] != first["_row_hash"]).to_numpy()
+    held: dict[tuple[str, int], tuple[str, int]] = {}
+    con.register("conflict_batch", batch[~inside])
+    try:
+        rows = con.execute(
+            sql(
+                "ingest/conflicting_versions.sql",
+                batch="conflict_batch",
+                hist=hist,
+                match_sql=join_on("b", "h", vcols),
+            )
+        ).fetchall()
+    finally:
+        con.unregister("conflict_batch")
+    for f, line, hf, hl in rows:
+        held[(str(f), int(line))] = (str(hf), int(hl))
+    files = batch["_file"].to_numpy(dtype=object)
+    lines = batch["_line"].to_numpy(dtype=np.int64)
+    first_files = first["_file"].to_numpy(dtype=object)
+    first_lines = first["_line"].to_numpy(dtype=np.int64)
+    values = batch[content].to_numpy(dtype=object)
+    bad = inside | np.asarray(
+        [(str(f), int(n)) in held for f, n in zip(files, lines, strict=True)], dtype=bool
+    )
+    rejects = []
+    for i in np.flatnonzero(bad):
+        f, n = str(files[i]), int(lines[i])
+        other_file, other_line = held.get((f, n), (str(first_files[i]), int(first_lines[i])))
+        reason = (
+            f"line {n}: same key and last-updated stamp ({', '.join(vcols)}) as {other_file} line "
+            f"{other_line}, but different content: a changed row needs a newer stamp"
+        )
+        raw = " | ".join("" if v is None or v is pd.NA or v != v else str(v) for v in values[i])
+        rejects.append(Reject(n, "conflicting_version", reason, raw, None, f))
+    return batch[~bad].reset_index(drop=True), rejects
 
 
 def _quarter_start(period: str) -> dt.date:
