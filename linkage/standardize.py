@@ -339,13 +339,19 @@ def ssn_standardize(raw: pd.Series) -> pd.DataFrame:
 # =============================================================================== names
 
 
-@lru_cache(maxsize=200_000)
-def _normalize_name_one(value: str) -> str | None:
+def _fold(value: str) -> str:
+    """Upper-case ASCII letters and digits, single-spaced: apostrophes dropped, accents and
+    Latin ligatures folded, any other punctuation a space (one rule for names and streets)."""
     text = value.translate(_APOSTROPHE_TABLE)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
     text = text.translate(_LATIN_TABLE).upper()
-    text = _NON_ALNUM.sub(" ", text).strip()
+    return _NON_ALNUM.sub(" ", text).strip()
+
+
+@lru_cache(maxsize=200_000)
+def _normalize_name_one(value: str) -> str | None:
+    text = _fold(value)
     if not text or text in NAME_PLACEHOLDERS:
         return None
     return text
@@ -670,11 +676,7 @@ _PO_BOX = re.compile(r"^(?:P\s?O|POST\s+OFFICE)\s+BOX\b")
 
 @lru_cache(maxsize=500_000)
 def _street_one(value: str) -> str | None:
-    text = value.translate(_APOSTROPHE_TABLE)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.translate(_LATIN_TABLE).upper()
-    text = _NON_ALNUM.sub(" ", text).strip()
+    text = _fold(value)
     if not text:
         return None
     text = _PO_BOX.sub("PO BOX", text)
