@@ -112,9 +112,21 @@ def test_a_partition_range_loads_in_one_run_then_person_records(tmp_path: Path) 
     assert "C20240301" not in str(rec.metadata) and "LOPEZ" not in str(rec.metadata)
 
 
-def test_quality_checks_validate_what_the_run_loaded(tmp_path: Path) -> None:
+def _ingest_with_checks(tmp_path: Path, system: str, partition: str):  # type: ignore[no-untyped-def]
     from assets.ingest import build_quality_checks
 
+    asset = build_ingest_asset(LAYOUTS[system], START)
+    with DagsterInstance.ephemeral() as instance:
+        return materialize(
+            [asset, *build_quality_checks([LAYOUTS[system]])],
+            partition_key=partition,
+            resources={"paths": _paths(tmp_path)},
+            instance=instance,
+            raise_on_error=False,
+        )
+
+
+def test_quality_checks_validate_what_the_run_loaded(tmp_path: Path) -> None:
     landing = tmp_path / "landing"
     write_drop(
         landing,
@@ -126,15 +138,7 @@ def test_quality_checks_validate_what_the_run_loaded(tmp_path: Path) -> None:
         },
         full=True,
     )
-    wp = build_ingest_asset(LAYOUTS["wp"], START)
-    checks = build_quality_checks([LAYOUTS["wp"]])
-    with DagsterInstance.ephemeral() as instance:
-        ok = materialize(
-            [wp, *checks],
-            partition_key="2024-03-01",
-            resources={"paths": _paths(tmp_path)},
-            instance=instance,
-        )
+    ok = _ingest_with_checks(tmp_path, "wp", "2024-03-01")
     assert ok.success
     services = _check(ok, "wp_services_quality")
     assert services.passed and services.metadata["rows"].value == 2
@@ -155,16 +159,7 @@ def test_quality_checks_validate_what_the_run_loaded(tmp_path: Path) -> None:
             ]
         },
     )
-    vr = build_ingest_asset(LAYOUTS["vr"], START)
-    vr_checks = build_quality_checks([LAYOUTS["vr"]])
-    with DagsterInstance.ephemeral() as instance:
-        bad = materialize(
-            [vr, *vr_checks],
-            partition_key="2024-03-02",
-            resources={"paths": _paths(tmp_path)},
-            instance=instance,
-            raise_on_error=False,
-        )
+    bad = _ingest_with_checks(tmp_path, "vr", "2024-03-02")
     failed = _check(bad, "vr_cases_quality")
     assert not failed.passed and failed.blocking
     assert "VR9" in str(failed.metadata["failing_keys"].value)
