@@ -9,9 +9,11 @@ Public surface:
 - ``train(records, settings) -> TrainedModel``: u by random sampling, m by EM on a few blocking
   rules, the prior by deterministic rules. ``TrainedModel.to_json()`` / ``from_json()`` give a
   versioned JSON document that holds Splink's own model export.
-- ``predict(model, records, threshold) -> pairs``: one row per scored pair with both source ids,
-  ``match_probability`` and ``match_weight`` (after the twin veto: different SSN and different
-  first name is never a match).
+- ``predict(model, records, threshold, dirty=None) -> pairs``: one row per scored pair with both
+  source ids, ``match_probability`` and ``match_weight`` (after the twin veto: different SSN and
+  different first name is never a match). With ``dirty`` only the pairs touching those records
+  are scored (the incremental nightly path). A pair's score depends only on its two records and
+  the model: term frequencies are frozen into the model at training time.
 - ``cluster(pairs, records, threshold) -> (source_system, source_record_id, cluster_id)``:
   links at or above the threshold, strongest first, never joining two conflicting SSNs; every
   record gets a cluster.
@@ -23,20 +25,24 @@ live only in ``_comparisons()``; every other knob in ``LinkageSettings``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 from nicknames import NickNamer
 from splink import DuckDBAPI, Linker
 
 MODEL_FORMAT = "ww-linkage-model"
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 
 ID_SEP = ":"
 
@@ -87,6 +93,10 @@ DEFAULT_DETERMINISTIC_RULES: tuple[str, ...] = (
 )
 
 
+# Settings that change how fast or where a run computes, never a score.
+RUNTIME_SETTINGS: tuple[str, ...] = ("duckdb_memory_limit", "duckdb_threads", "spill_directory")
+
+
 @dataclass(frozen=True)
 class LinkageSettings:
     """Every setting of the linkage model. Thresholds are match probabilities."""
@@ -115,6 +125,11 @@ class LinkageSettings:
     # Floor on every trained m probability, so a level rarely seen among the EM pairs (a DOB that
     # differs entirely) cannot veto a match on its own.
     m_floor: float = 1e-4
+    # DuckDB under Splink: a cap, and a place to spill beyond it (state scale scores ~17M pairs).
+    # Not model parameters: they do not change a score.
+    duckdb_memory_limit: str = "4GB"
+    duckdb_threads: int | None = None
+    spill_directory: str | None = None  # default: <tmp>/ww-linkage-spill
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -136,6 +151,9 @@ class TrainedModel:
     settings: LinkageSettings
     splink_model: dict[str, Any]
     version: int = MODEL_VERSION
+    # column -> value -> share of non-null values, as seen by training. Frozen so that tonight's
+    # new records do not change the score of a pair scored last week (incremental = full).
+    term_frequencies: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def to_json(self) -> str:
         doc = {
@@ -143,6 +161,7 @@ class TrainedModel:
             "version": self.version,
             "settings": self.settings.to_dict(),
             "splink_model": self.splink_model,
+            "term_frequencies": self.term_frequencies,
         }
         return json.dumps(doc, indent=2, sort_keys=True, default=str)
 
@@ -153,7 +172,19 @@ class TrainedModel:
             raise ValueError(f"not a linkage model document: format={doc.get('format')!r}")
         if doc.get("version") != MODEL_VERSION:
             raise ValueError(f"unsupported linkage model version {doc.get('version')!r}")
-        return cls(LinkageSettings.from_dict(doc["settings"]), doc["splink_model"], doc["version"])
+        return cls(
+            LinkageSettings.from_dict(doc["settings"]),
+            doc["splink_model"],
+            doc["version"],
+            doc.get("term_frequencies", {}),
+        )
+
+    def model_id(self) -> str:
+        """A content digest: the same parameters give the same id, whatever the run or machine."""
+        doc = json.loads(self.to_json())
+        for knob in RUNTIME_SETTINGS:
+            doc["settings"].pop(knob, None)
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
     def match_weights(self) -> pd.DataFrame:
         """One row per comparison level: m, u and the Bayes factor as log2 (for review)."""
@@ -394,10 +425,53 @@ def splink_settings(s: LinkageSettings) -> dict[str, Any]:
     }
 
 
-def _linker(prepared: pd.DataFrame, settings: dict[str, Any]) -> Linker:
-    db = DuckDBAPI()
+def _connection(s: LinkageSettings) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    spill = Path(s.spill_directory or Path(tempfile.gettempdir()) / "ww-linkage-spill")
+    spill.mkdir(parents=True, exist_ok=True, mode=0o700)  # pairs carry identity values
+    con.execute("SET memory_limit = ?", [s.duckdb_memory_limit])
+    con.execute("SET temp_directory = ?", [str(spill)])
+    con.execute("SET preserve_insertion_order = false")
+    if s.duckdb_threads:
+        con.execute("SET threads = ?", [s.duckdb_threads])
+    return con
+
+
+def _linker(prepared: pd.DataFrame, settings: dict[str, Any], s: LinkageSettings | None = None) -> Linker:
+    db = DuckDBAPI(connection=_connection(s or LinkageSettings()))
     sdf = db.register(prepared, dataset_display_name="person_records")
     return Linker(sdf, settings, log_level=logging.WARNING)
+
+
+def tf_columns(settings: dict[str, Any]) -> list[str]:
+    """Columns whose levels carry a term-frequency adjustment."""
+    cols = {
+        lvl["tf_adjustment_column"]
+        for comp in settings["comparisons"]
+        for lvl in comp["comparison_levels"]
+        if lvl.get("tf_adjustment_column")
+    }
+    return sorted(cols)
+
+
+def term_frequencies(prepared: pd.DataFrame, columns: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Each value's share of the non-null values of its column (Splink's definition)."""
+    out: dict[str, dict[str, float]] = {}
+    for col in columns:
+        counts = prepared[col].dropna().value_counts()
+        total = int(counts.sum())
+        out[col] = {str(k): float(v) / total for k, v in counts.sort_index().items()} if total else {}
+    return out
+
+
+def linker_for(model: TrainedModel, prepared: pd.DataFrame, **overrides: Any) -> Linker:
+    """A Linker over prepared records with the model's parameters and its frozen term frequencies."""
+    linker = _linker(prepared, {**model.splink_model, **overrides}, model.settings)
+    for col, freqs in model.term_frequencies.items():
+        tf = pd.DataFrame({col: list(freqs), f"tf_{col}": list(freqs.values())})
+        sdf = linker._db_api.register(tf, dataset_display_name=f"tf_{col}")
+        linker.table_management.register_term_frequency_lookup(sdf, col)
+    return linker
 
 
 # --------------------------------------------------------------------------- train / predict
@@ -407,7 +481,7 @@ def train(records: pd.DataFrame, settings: LinkageSettings | None = None) -> Tra
     """Fit the Fellegi-Sunter parameters on the records (unsupervised). Deterministic for a seed."""
     s = settings or LinkageSettings()
     prepared = prepare(records)
-    linker = _linker(prepared, splink_settings(s))
+    linker = _linker(prepared, splink_settings(s), s)
     linker.training.estimate_probability_two_random_records_match(
         list(s.deterministic_rules), recall=s.deterministic_rules_recall
     )
@@ -418,8 +492,29 @@ def train(records: pd.DataFrame, settings: LinkageSettings | None = None) -> Tra
         )
     model = linker.misc.save_model_to_json()
     model.pop("linker_uid", None)  # random per Linker; the model must not depend on it
+    _fill_untrained(model, s)
     _apply_m_floor(model, s.m_floor)
-    return TrainedModel(s, model)
+    return TrainedModel(s, model, term_frequencies=term_frequencies(prepared, tf_columns(model)))
+
+
+def _fill_untrained(model: dict[str, Any], s: LinkageSettings) -> None:
+    """Give levels the data never showed a value instead of Splink's defaults.
+
+    u: a level no random pair reached (a one-digit SSN difference) is rarer than one in the pairs
+    sampled, so u = 1 / (2 x pairs sampled), not Splink's default (which made an SSN typo count
+    against a match); an unseen "else" level gets the rest of the probability mass. (m of a level
+    EM never saw gets the m floor below.)
+    """
+    rare_u = 0.5 / s.u_max_pairs
+    for comp in model["comparisons"]:
+        levels = [lvl for lvl in comp["comparison_levels"] if not lvl.get("is_null_level")]
+        for lvl in levels:
+            if lvl.get("u_probability") is None and lvl.get("sql_condition") != "ELSE":
+                lvl["u_probability"] = rare_u
+        for lvl in levels:
+            if lvl.get("u_probability") is None:
+                rest = sum(x["u_probability"] for x in levels if x is not lvl and x.get("u_probability"))
+                lvl["u_probability"] = max(1.0 - rest, rare_u)
 
 
 def _apply_m_floor(model: dict[str, Any], floor: float) -> None:
@@ -435,7 +530,7 @@ def _apply_m_floor(model: dict[str, Any], floor: float) -> None:
 def blocking_counts(records: pd.DataFrame, settings: LinkageSettings | None = None) -> pd.DataFrame:
     """Exact comparisons each blocking rule adds (marginal) and the running total (cumulative)."""
     s = settings or LinkageSettings()
-    linker = _linker(prepare(records), splink_settings(s))
+    linker = _linker(prepare(records), splink_settings(s), s)
     rows = linker.blocking_analysis.count_comparisons_from_blocking_rules(record_sample_proportion=1.0)
     return pd.DataFrame(
         {
@@ -475,8 +570,21 @@ def _vetoed(model: TrainedModel, pairs: pd.DataFrame) -> pd.Series:
     return pairs["gamma_ssn"].isin(ssn_differs) & pairs["gamma_first_name"].isin(first_differs)
 
 
-def predict(model: TrainedModel, records: pd.DataFrame, threshold: float | None = None) -> pd.DataFrame:
+DIRTY = "_dirty"
+
+
+def predict(
+    model: TrainedModel,
+    records: pd.DataFrame,
+    threshold: float | None = None,
+    *,
+    dirty: Sequence[str] | pd.Series | None = None,
+) -> pd.DataFrame:
     """Scored pairs at or above ``threshold`` (a match probability; None keeps every blocked pair).
+
+    ``dirty``: ids (``source_system:source_record_id``) of new or changed records; only pairs with
+    at least one of them are scored (the blocking rules gain ``l._dirty or r._dirty``), which is
+    exactly the subset of a full prediction that tonight's changes can touch.
 
     Columns: ``unique_id_l``, ``unique_id_r``, ``PAIR_COLUMNS``, ``fs_match_probability`` (the
     Fellegi-Sunter score before the veto rules), ``vetoed``, and the ``gamma_*`` level of each
@@ -484,9 +592,18 @@ def predict(model: TrainedModel, records: pd.DataFrame, threshold: float | None 
     """
     prepared = prepare(records)
     # gamma_* columns come out only with the matching columns retained
-    settings = {**model.splink_model, "retain_matching_columns": True}
-    linker = _linker(prepared, settings)
-    out = linker.inference.predict().as_pandas_dataframe()
+    overrides: dict[str, Any] = {"retain_matching_columns": True}
+    if dirty is not None:
+        prepared[DIRTY] = prepared["unique_id"].isin(set(dirty))
+        if not prepared[DIRTY].any():
+            return _empty_pairs(model)
+        overrides["blocking_rules_to_generate_predictions"] = [
+            {**rule, "blocking_rule": f"({rule['blocking_rule']}) and (l.{DIRTY} or r.{DIRTY})"}
+            for rule in model.splink_model["blocking_rules_to_generate_predictions"]
+        ]
+    linker = linker_for(model, prepared, **overrides)
+    # The veto only lowers a score, so Splink may drop pairs below the threshold before it.
+    out = linker.inference.predict(threshold_match_probability=threshold).as_pandas_dataframe()
     gammas = sorted(c for c in out.columns if c.startswith("gamma_"))
     out = out[["unique_id_l", "unique_id_r", *PAIR_COLUMNS, *gammas]].copy()
     out.insert(len(PAIR_COLUMNS) + 2, "fs_match_probability", out["match_probability"])
@@ -501,18 +618,33 @@ def predict(model: TrainedModel, records: pd.DataFrame, threshold: float | None 
     return result
 
 
+def _empty_pairs(model: TrainedModel) -> pd.DataFrame:
+    gammas = sorted(f"gamma_{c['output_column_name']}" for c in model.splink_model["comparisons"])
+    cols = ["unique_id_l", "unique_id_r", *PAIR_COLUMNS, "fs_match_probability", "vetoed", *gammas]
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+
+
 def cluster(
-    pairs: pd.DataFrame, records: pd.DataFrame, threshold: float, *, ssn_constraint: bool = True
+    pairs: pd.DataFrame,
+    records: pd.DataFrame,
+    threshold: float,
+    *,
+    ssn_constraint: bool = True,
+    must_link: pd.DataFrame | None = None,
+    cannot_link: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Clusters of the links at or above ``threshold``; every record gets a cluster.
 
-    Links are taken strongest first (ties by ids). With ``ssn_constraint`` a link that would put
-    two conflicting SSNs in one cluster (different, and not one keying error apart) is skipped,
-    so a record without an SSN cannot bridge two people who share a name and birth date;
-    without it the clusters are the plain connected components.
+    ``must_link`` pairs (columns ``unique_id_l``, ``unique_id_r``: a reviewer said "same", or one
+    system's own person id) are joined first, whatever their score or SSNs. Then the scored links,
+    strongest first (ties by ids). A link is skipped when it would put two records a reviewer
+    called different (``cannot_link``) in one cluster, or, with ``ssn_constraint``, two
+    conflicting SSNs (different, and not keying errors apart) — so a record without an SSN cannot
+    bridge two people who share a name and birth date. Without constraints the clusters are the
+    plain connected components. Must-links do not override cannot-links.
 
     ``cluster_id`` is the smallest ``source_system:source_record_id`` of the cluster, so it does
-    not depend on row order (stable ids across nights are a separate step).
+    not depend on row order (stable customer ids across nights are a separate step).
     """
     uid = records["source_system"].astype(str) + ID_SEP + records["source_record_id"].astype(str)
     ids = np.sort(uid.unique())
@@ -527,10 +659,28 @@ def cluster(
     if ssn_constraint and "ssn" in records.columns:
         ssn_of = pd.Series(records["ssn"].map(_text_or_none).to_numpy(), index=uid.to_numpy())
         ssns = [frozenset([v]) if isinstance(v, str) else frozenset() for v in ssn_of.reindex(ids)]
-    root = _components(len(ids), edges["a"].to_numpy(), edges["b"].to_numpy(), ssns)
+    root = _components(
+        len(ids),
+        edges["a"].to_numpy(),
+        edges["b"].to_numpy(),
+        ssns,
+        must=_positions(must_link, pos),
+        cannot=_positions(cannot_link, pos),
+    )
     cluster_ids = ids[root]
     system, _, rec = pd.Series(ids).str.partition(ID_SEP).T.to_numpy()
     return pd.DataFrame({"source_system": system, "source_record_id": rec, "cluster_id": cluster_ids})
+
+
+def _positions(pairs: pd.DataFrame | None, pos: pd.Series) -> list[tuple[int, int]]:
+    """Pairs of unique ids as node positions, in a fixed order; pairs naming an absent record drop."""
+    if pairs is None or pairs.empty:
+        return []
+    a = pairs["unique_id_l"].astype(str).map(pos)
+    b = pairs["unique_id_r"].astype(str).map(pos)
+    both = pd.DataFrame({"a": a, "b": b}).dropna().astype(np.int64)
+    both = both.sort_values(["a", "b"], kind="stable")
+    return list(zip(both["a"].tolist(), both["b"].tolist(), strict=True))
 
 
 def ssn_near(a: str, b: str) -> bool:
@@ -546,11 +696,25 @@ def _compatible(x: frozenset[str], y: frozenset[str]) -> bool:
     return all(ssn_near(a, b) for a in x for b in y)
 
 
-def _components(n: int, a: np.ndarray, b: np.ndarray, ssns: list[frozenset[str]]) -> np.ndarray:
-    """Union-find over the edges in order, skipping a union whose SSN sets conflict. Each node's
-    label is the smallest node of its component."""
+def _components(
+    n: int,
+    a: np.ndarray,
+    b: np.ndarray,
+    ssns: list[frozenset[str]],
+    *,
+    must: Sequence[tuple[int, int]] = (),
+    cannot: Sequence[tuple[int, int]] = (),
+) -> np.ndarray:
+    """Union-find: must-links first, then the edges in order, skipping a union whose SSN sets
+    conflict or that would join a cannot-link pair. Each node's label is the smallest node of
+    its component."""
     parent = list(range(n))
     held = list(ssns)
+    apart: dict[int, set[int]] = {}  # root -> nodes its component must never join
+    for x, y in cannot:
+        if x != y:
+            apart.setdefault(x, set()).add(y)
+            apart.setdefault(y, set()).add(x)
 
     def find(x: int) -> int:
         while parent[x] != x:
@@ -558,11 +722,23 @@ def _components(n: int, a: np.ndarray, b: np.ndarray, ssns: list[frozenset[str]]
             x = parent[x]
         return x
 
-    for x, y in zip(a.tolist(), b.tolist(), strict=True):
-        rx, ry = find(x), find(y)
-        if rx == ry or not _compatible(held[rx], held[ry]):
-            continue
+    def kept_apart(rx: int, ry: int) -> bool:
+        return any(find(z) == ry for z in apart.get(rx, ())) if apart else False
+
+    def union(rx: int, ry: int) -> None:
         lo, hi = (rx, ry) if rx < ry else (ry, rx)
         parent[hi] = lo
         held[lo] = held[lo] | held[hi]
+        if hi in apart:
+            apart.setdefault(lo, set()).update(apart.pop(hi))
+
+    for x, y in must:
+        rx, ry = find(x), find(y)
+        if rx != ry and not kept_apart(rx, ry):
+            union(rx, ry)
+    for x, y in zip(a.tolist(), b.tolist(), strict=True):
+        rx, ry = find(x), find(y)
+        if rx == ry or not _compatible(held[rx], held[ry]) or kept_apart(rx, ry):
+            continue
+        union(rx, ry)
     return np.array([find(x) for x in range(n)], dtype=np.int64)

@@ -107,6 +107,10 @@ class FileLayout:
     status: str | None = None
     deleted_values: tuple[str, ...] = ()
     person: bool = False  # person-bearing: feeds the canonical person records
+    # The system's own id of the person when one person can have several records (Title I
+    # participant_id across periods, VR CLIENT_ID across cases): linkage treats records sharing it
+    # as one person. Defaults to the key.
+    person_key: str | None = None
     replace_by: str | None = None  # a whole period is replaced by a newer delivery (wages: quarter)
     description: str = ""
 
@@ -186,9 +190,13 @@ def _file(name: str, raw: dict[str, Any], system: str, where: str) -> FileLayout
     names = [f.name for f in fields]
     if len(set(names)) != len(names):
         raise LayoutError(f"{where}: field names repeat")
-    for col in (*lay.key, lay.last_updated, lay.status):
+    for col in (*lay.key, lay.last_updated, lay.status, lay.person_key):
         if col is not None and col not in names:
-            raise LayoutError(f"{where}: {col!r} is named as key/last_updated/status but is not a field")
+            raise LayoutError(
+                f"{where}: {col!r} is named as key/last_updated/status/person_key but is not a field"
+            )
+    if lay.person_key is not None and not lay.person:
+        raise LayoutError(f"{where}: person_key belongs to a person-bearing file (person: true)")
     try:
         codecs.lookup(lay.encoding)
     except LookupError as exc:

@@ -11,24 +11,36 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["write_parquet_atomic"]
+__all__ = ["write_parquet_atomic", "write_text_atomic"]
 
 
 def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
     """Write `table` to `path` as Parquet, atomically; create the parent directory. Returns `path`."""
+    return _write_atomic(path, lambda sink: pq.write_table(table, sink), 0o666)
+
+
+def write_text_atomic(path: Path, text: str, mode: int = 0o666) -> Path:
+    """Write UTF-8 text to `path` atomically; ``mode`` (before the umask) e.g. 0600 for restricted files."""
+    data = text.encode("utf-8")
+    return _write_atomic(path, lambda sink: sink.write(data), mode)
+
+
+def _write_atomic(path: Path, write: Callable[[BinaryIO], object], mode: int) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    # Created like any new file (mode 0666 minus the umask), exclusively.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    # Created exclusively, with the mode asked for (minus the umask) from the first byte.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as sink:
-            pq.write_table(table, sink)
+            write(sink)
             sink.flush()
             os.fsync(sink.fileno())
         os.replace(tmp, path)

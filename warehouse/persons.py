@@ -31,6 +31,7 @@ def standardize_records(layout: FileLayout, df: pd.DataFrame, as_of: dt.date) ->
     out["source_system"] = layout.system
     out["file_type"] = layout.file_type
     out["source_record_id"] = df[layout.key[0]].astype(str)
+    out["person_key"] = df[layout.person_key or layout.key[0]].astype(str)
     whole = next((f for f in layout.fields if f.type == "name" and f.format == WHOLE_NAME_FORMAT), None)
     if whole is not None:
         names = st.parse_last_first(df[whole.name])

@@ -5,6 +5,7 @@ CREATE OR REPLACE TABLE person_records (
     source_system      VARCHAR NOT NULL,   -- ui, wp, title1, vr, adult_ed
     file_type          VARCHAR NOT NULL,
     source_record_id   VARCHAR NOT NULL,   -- claim id, Individual ID, participation_id, CASE_ID, StudentID
+    person_key         VARCHAR NOT NULL,   -- the system's own person id (participant_id, CLIENT_ID; else the record id)
     first_name         VARCHAR,
     middle_name        VARCHAR,
     last_name          VARCHAR,
