@@ -580,7 +580,8 @@ def predict(
     *,
     dirty: Sequence[str] | pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Scored pairs at or above ``threshold`` (a match probability; None keeps every blocked pair).
+    """Scored pairs whose Fellegi-Sunter probability is at or above ``threshold`` (None keeps every
+    blocked pair); a vetoed pair is kept with ``match_probability`` 0.
 
     ``dirty``: ids (``source_system:source_record_id``) of new or changed records; only pairs with
     at least one of them are scored (the blocking rules gain ``l._dirty or r._dirty``), which is
@@ -610,8 +611,8 @@ def predict(
     vetoed = _vetoed(model, out)
     out.insert(len(PAIR_COLUMNS) + 3, "vetoed", vetoed.to_numpy())
     out.loc[vetoed, "match_probability"] = 0.0
-    if threshold is not None:
-        out = out[out["match_probability"] >= threshold]
+    if threshold is not None:  # vetoed pairs stay (with probability 0): they explain a non-link
+        out = out[out["fs_match_probability"] >= threshold]
     result: pd.DataFrame = out.sort_values(["unique_id_l", "unique_id_r"], kind="stable").reset_index(
         drop=True
     )

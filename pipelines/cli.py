@@ -1,4 +1,5 @@
-"""Command line: `python -m pipelines run --landing DIR --warehouse DIR`.
+"""Command line: `python -m pipelines run --landing DIR --warehouse DIR`, and
+`python -m pipelines explain --warehouse DIR ui:<claim id> wp:<individual id>` (restricted users).
 
 Processes every drop of the landing zone that the warehouse has not recorded, in order: the
 pending drops are read from the warehouse's `load_audit`, then `quarterly_job` and
@@ -12,6 +13,8 @@ arguments are unusable.
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -56,7 +59,51 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--run-date", type=_iso_date, default=None, help="act as of this date (YYYY-MM-DD); default today"
     )
+    explain = commands.add_parser(
+        "explain",
+        help="why two person records are (not) one customer: the waterfall of match weights",
+        description=(
+            "Print the comparison levels and match weights of two person records under the current "
+            "linkage model and write Splink's waterfall chart as a self-contained HTML page. Shows "
+            "identity values: for users of the restricted zone only."
+        ),
+    )
+    explain.add_argument("--warehouse", required=True, type=Path, help="warehouse directory")
+    explain.add_argument("record_a", help="source_system:source_record_id, e.g. ui:000000123456")
+    explain.add_argument("record_b", help="source_system:source_record_id")
+    explain.add_argument(
+        "--out", type=Path, default=None, help="HTML file (default <warehouse>/review/explain-<a>-<b>.html)"
+    )
     return parser
+
+
+def explain_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
+    import duckdb
+
+    from warehouse.linkage import REVIEW_DIR, explain
+
+    db = Path(args.warehouse) / "restricted.duckdb"
+    if not db.is_file():
+        return _error(err, f"no warehouse at {args.warehouse} (restricted.duckdb missing)")
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        result = explain(con, Path(args.warehouse), args.record_a, args.record_b)
+    except (KeyError, ValueError) as exc:
+        return _error(err, str(exc).strip("'\""))
+    finally:
+        con.close()
+    safe = "-".join(re.sub(r"[^A-Za-z0-9_.-]", "_", r) for r in (args.record_a, args.record_b))
+    path = args.out or Path(args.warehouse) / REVIEW_DIR / f"explain-{safe}.html"
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    old_umask = os.umask(0o077)  # identity values: created 0600 from the first byte
+    try:
+        result.write_html(path)
+    finally:
+        os.umask(old_umask)
+    print(result.to_markdown(), file=out)
+    print(f"\nwaterfall chart: {path}", file=out)
+    return EXIT_OK
 
 
 def _error(out: TextIO, message: str) -> int:
@@ -162,4 +209,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return run_command(args)
+    if args.command == "explain":
+        return explain_command(args)
     return EXIT_USAGE  # pragma: no cover - argparse enforces the command

@@ -23,9 +23,10 @@ from dagster import (
 
 from assets.ingest import build_ingest_assets, build_quality_checks, partitions_for
 from assets.landing import landing_drops_verified, landing_inventory
+from assets.linkage import customers
 from assets.persons import build_person_records_asset
 from pipelines.planning import NIGHTLY_JOB, QUARTERLY_JOB
-from pipelines.resources import WAREHOUSE_TAG, PipelinePaths
+from pipelines.resources import WAREHOUSE_TAG, LinkagePolicy, PipelinePaths
 from pipelines.sensors import build_landing_arrival_sensor
 from pipelines.settings import Settings
 from sources.layout import load_layouts
@@ -47,7 +48,7 @@ def build_defs(settings: Settings) -> Definitions:
     nightly_job = define_asset_job(
         NIGHTLY_JOB,
         selection=AssetSelection.assets(*(["staging", s.system] for s in daily_systems))
-        | AssetSelection.assets(person_records, landing_inventory),
+        | AssetSelection.assets(person_records, landing_inventory, customers),
         partitions_def=daily,
         tags=tags,
         description="The nightly run: verify the landing zone, load every pending nightly drop up to the "
@@ -63,7 +64,7 @@ def build_defs(settings: Settings) -> Definitions:
     )
     nightly_schedule = build_nightly_schedule(nightly_job, settings)
     return Definitions(
-        assets=[landing_inventory, *ingest_assets, person_records],
+        assets=[landing_inventory, *ingest_assets, person_records, customers],
         asset_checks=[landing_drops_verified, *build_quality_checks(layouts)],
         jobs=[nightly_job, quarterly_job],
         schedules=[nightly_schedule],
@@ -72,7 +73,10 @@ def build_defs(settings: Settings) -> Definitions:
                 [nightly_job, quarterly_job], settings.partitions_start, settings.sensor_interval_seconds
             )
         ],
-        resources={"paths": PipelinePaths.from_settings(settings)},
+        resources={
+            "paths": PipelinePaths.from_settings(settings),
+            "linkage": LinkagePolicy.from_settings(settings),
+        },
     )
 
 

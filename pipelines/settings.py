@@ -14,6 +14,10 @@ repository so that `python -c "import pipelines.definitions"` works with nothing
 | `WW_NIGHTLY_CRON` | cron of the nightly schedule | `0 2 * * *` |
 | `WW_SENSOR_INTERVAL_SECONDS` | how often the landing sensor looks | `60` |
 | `WW_PARTITIONS_START` | first delivery date the ingest partitions cover | `2020-01-01` |
+| `WW_LINKAGE_THRESHOLD` | match probability at which two records are one customer | `0.99` |
+| `WW_LINKAGE_REVIEW_FLOOR` | lower edge of the grey zone sent to clerical review | `0.5` |
+| `WW_LINKAGE_FULL_RELINK_DAYS` | retrain and rescore everything at least this often | `7` |
+| `WW_LINKAGE_MEMORY_LIMIT` | DuckDB memory cap of the linkage step (spills beyond it) | `4GB` |
 | `DAGSTER_HOME` | Dagster instance directory (holds `dagster.yaml`) | `var/dagster_home` |
 | `WW_DAGSTER_STORAGE` | run/event/schedule SQLite storage of the local instance | `$DAGSTER_HOME` |
 """
@@ -61,6 +65,10 @@ class Settings:
     dagster_storage: Path | None = None
     partitions_start: date = date(2020, 1, 1)
     """First delivery date (and quarter) the ingest partitions cover."""
+    linkage_threshold: float = 0.99
+    linkage_review_floor: float = 0.5
+    linkage_full_relink_days: int = 7
+    linkage_memory_limit: str = "4GB"
 
     def __post_init__(self) -> None:
         fields = self.nightly_cron.split()
@@ -72,6 +80,19 @@ class Settings:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise SettingsError(f"WW_TIMEZONE is not a known time zone: {self.timezone!r}") from exc
+        if not 0 < self.linkage_review_floor <= self.linkage_threshold < 1:
+            raise SettingsError(
+                "WW_LINKAGE_REVIEW_FLOOR and WW_LINKAGE_THRESHOLD must satisfy 0 < floor <= threshold < 1, "
+                f"got {self.linkage_review_floor} and {self.linkage_threshold}"
+            )
+        if self.linkage_full_relink_days < 1:
+            raise SettingsError(
+                f"WW_LINKAGE_FULL_RELINK_DAYS must be at least 1, got {self.linkage_full_relink_days}"
+            )
+        if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", self.linkage_memory_limit):
+            raise SettingsError(
+                f"WW_LINKAGE_MEMORY_LIMIT must look like 4GB, got {self.linkage_memory_limit!r}"
+            )
         if self.sensor_interval_seconds < 5:
             raise SettingsError(
                 f"WW_SENSOR_INTERVAL_SECONDS must be at least 5, got {self.sensor_interval_seconds}"
@@ -121,6 +142,18 @@ class Settings:
                 kwargs["partitions_start"] = date.fromisoformat(v)
             except ValueError as exc:
                 raise SettingsError(f"WW_PARTITIONS_START must be YYYY-MM-DD, got {v!r}") from exc
+        for var, key, conv in (
+            ("WW_LINKAGE_THRESHOLD", "linkage_threshold", float),
+            ("WW_LINKAGE_REVIEW_FLOOR", "linkage_review_floor", float),
+            ("WW_LINKAGE_FULL_RELINK_DAYS", "linkage_full_relink_days", int),
+        ):
+            if (v := text(var)) is not None:
+                try:
+                    kwargs[key] = conv(v)
+                except ValueError as exc:
+                    raise SettingsError(f"{var} must be a {conv.__name__}, got {v!r}") from exc
+        if (v := text("WW_LINKAGE_MEMORY_LIMIT")) is not None:
+            kwargs["linkage_memory_limit"] = v
         if (v := text("DAGSTER_HOME")) is not None:
             if not Path(v).is_absolute():
                 raise SettingsError(f"DAGSTER_HOME must be an absolute path, got {v!r}")

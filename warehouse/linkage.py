@@ -28,6 +28,7 @@ import duckdb
 import pandas as pd
 
 from linkage import customers as cu
+from linkage.diagnostics import PairExplanation, explain_pair
 from linkage.model import (
     INPUT_COLUMNS,
     RUNTIME_SETTINGS,
@@ -339,7 +340,7 @@ def link(
                 con.unregister("pairs_batch")
         held = con.execute(
             "SELECT unique_id_l, unique_id_r, source_system_l, source_record_id_l, source_system_r, "
-            "source_record_id_r, match_weight, match_probability FROM linkage_pairs "
+            "source_record_id_r, match_weight, match_probability, fs_match_probability, vetoed FROM linkage_pairs "
             "ORDER BY unique_id_l, unique_id_r"
         ).df()
         decisions = _decisions(con)
@@ -446,3 +447,21 @@ def export_review_queue(con: duckdb.DuckDBPyConnection, warehouse: Path) -> Path
     path = folder / QUEUE_EXPORT
     write_text_atomic(path, df.to_csv(index=False, lineterminator="\n"), mode=0o600)
     return path
+
+
+def explain(con: duckdb.DuckDBPyConnection, warehouse: Path, uid_a: str, uid_b: str) -> PairExplanation:
+    """The waterfall of match weights for two person records (``system:record_id``) under the
+    current model: which comparison levels they hit and what each contributed."""
+    model = _latest_model(con, warehouse)
+    if model is None:
+        raise ValueError("no linkage model yet: run the pipeline first")
+    rows = []
+    for uid in (uid_a, uid_b):
+        system, _, record = uid.partition(":")
+        df = con.execute(
+            "SELECT * FROM person_records WHERE source_system = ? AND source_record_id = ?", [system, record]
+        ).df()
+        if df.empty:
+            raise KeyError(f"no person record {uid!r} (expected source_system:source_record_id)")
+        rows.append(df)
+    return explain_pair(model, rows[0], rows[1])
