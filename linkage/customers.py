@@ -225,7 +225,8 @@ def best_identity(records: pd.DataFrame, xref: pd.DataFrame) -> pd.DataFrame:
             out[col] = None
     ssns = df.dropna(subset=["ssn"]).groupby("customer_id")["ssn"].agg(lambda s: sorted(set(s)))
     out["ssn_count"] = out["customer_id"].map(ssns.map(len)).fillna(0).astype("int64")
-    out["ssn_conflict"] = out["customer_id"].map(ssns.map(_conflicted)).fillna(False).astype(bool)
+    conflicted = ssns.map(_conflicted).astype(bool)
+    out["ssn_conflict"] = out["customer_id"].isin(conflicted[conflicted].index)
     return out
 
 

@@ -397,6 +397,11 @@ def _comparisons(s: LinkageSettings) -> list[dict[str, Any]]:
             _level(addr_exact, "address exact"),
             _level("phone_l = phone_r", "phone exact"),
             _level(addr_close, "zip exact, street similar"),
+            _level(
+                "levenshtein(zip5_l, zip5_r) = 1 and "
+                f"jaro_winkler_similarity(street_l, street_r) >= {s.street_jw_threshold}",
+                "zip one edit, street similar",
+            ),
             _level("zip5_l = zip5_r", "zip exact"),
             _ELSE,
         ],

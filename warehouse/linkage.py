@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from linkage import customers as cu
@@ -102,7 +103,7 @@ def identity_hash(records: pd.DataFrame) -> pd.Series:
     text = records[cols].copy()
     if "last_name_parts" in text:
         text["last_name_parts"] = text["last_name_parts"].map(
-            lambda v: "|".join(map(str, v)) if v is not None and len(v) else ""
+            lambda v: "|".join(map(str, v)) if isinstance(v, list | tuple | np.ndarray) else ""
         )
     return pd.util.hash_pandas_object(text.astype(str), index=False).astype("uint64")
 
