@@ -1,0 +1,2 @@
+INSERT INTO participation BY NAME
+SELECT * EXCLUDE (person_key, merged_periods) FROM periods_final;
