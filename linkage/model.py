@@ -68,7 +68,7 @@ DEFAULT_BLOCKING_RULES: tuple[str, ...] = (
     "l.ssn = r.ssn",
     "l.birth_date = r.birth_date and l.last_initial = r.last_initial",
     "l.birth_date = r.birth_date and l.first_initial = r.first_initial",
-    "l.phone = r.phone",
+    "l.phone = r.phone and l.first_initial = r.first_initial",
     "l.email = r.email",
     "l.first_name = r.first_name and l.last_name = r.last_name",
     "l.first3 = r.first3 and l.last3 = r.last3 and l.zip5 = r.zip5",
@@ -398,7 +398,7 @@ def _comparisons(s: LinkageSettings) -> list[dict[str, Any]]:
             _level("phone_l = phone_r", "phone exact"),
             _level(addr_close, "zip exact, street similar"),
             _level(
-                "levenshtein(zip5_l, zip5_r) = 1 and "
+                "damerau_levenshtein(zip5_l, zip5_r) = 1 and "
                 f"jaro_winkler_similarity(street_l, street_r) >= {s.street_jw_threshold}",
                 "zip one edit, street similar",
             ),
