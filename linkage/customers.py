@@ -31,19 +31,19 @@ def unique_ids(
 def person_key_links(records: pd.DataFrame) -> pd.DataFrame:
     """Must-links between records one system already knows to be one person (its person id):
     each record is tied to the first record of its (system, person key) group."""
+    empty = pd.DataFrame({"unique_id_l": pd.Series(dtype=str), "unique_id_r": pd.Series(dtype=str)})
     if "person_key" not in records.columns or records.empty:
-        return pd.DataFrame({"unique_id_l": pd.Series(dtype=str), "unique_id_r": pd.Series(dtype=str)})
+        return empty
+    own = records[records["person_key"].astype(str) != records["source_record_id"].astype(str)]
+    if own.empty:
+        return empty
     df = pd.DataFrame(
-        {
-            "uid": unique_ids(records),
-            "grp": records["source_system"].astype(str) + ID_SEP + records["person_key"],
-        }
+        {"uid": unique_ids(own), "grp": own["source_system"].astype(str) + ID_SEP + own["person_key"]}
     )
-    first = df.groupby("grp")["uid"].transform("min")
+    first = df.groupby("grp", sort=False)["uid"].transform("min")
     keep = df["uid"] != first
-    return pd.DataFrame(
-        {"unique_id_l": first[keep].to_numpy(), "unique_id_r": df.loc[keep, "uid"].to_numpy()}
-    )
+    out = pd.DataFrame({"unique_id_l": first[keep].to_numpy(), "unique_id_r": df.loc[keep, "uid"].to_numpy()})
+    return out.sort_values(["unique_id_l", "unique_id_r"], ignore_index=True)
 
 
 def decision_links(decisions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -67,6 +67,14 @@ def decision_links(decisions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
 # --------------------------------------------------------------------------- stable ids
 
 
+def _group_min(values: pd.Series, groups: pd.Series) -> pd.Series:
+    """Per row, the smallest string of its group (pandas' string min per group is slow: rank first)."""
+    ordered = np.sort(values.to_numpy().astype(str))
+    rank = np.searchsorted(ordered, values.to_numpy().astype(str))
+    low = pd.Series(rank, index=values.index).groupby(groups.to_numpy(), sort=False).transform("min")
+    return pd.Series(ordered[low.to_numpy()], index=values.index)
+
+
 @dataclass(frozen=True)
 class IdAssignment:
     xref: pd.DataFrame  # source_system, source_record_id, customer_id
@@ -82,55 +90,64 @@ def assign_ids(clusters: pd.DataFrame, previous: pd.DataFrame, next_id: int) -> 
     the first id never issued. Deterministic: ties go to the smaller id / smaller cluster label.
     """
     cur = pd.DataFrame({"uid": unique_ids(clusters), "cluster": clusters["cluster_id"].astype(str)})
-    cur["cluster_key"] = cur.groupby("cluster")["uid"].transform("min")
+    cur["cluster_key"] = _group_min(cur["uid"], cur["cluster"])
     prev = pd.DataFrame(
         {"uid": unique_ids(previous), "old": previous["customer_id"].astype("int64")}
         if len(previous)
         else {"uid": pd.Series(dtype=str), "old": pd.Series(dtype="int64")}
     )
-    m = cur.merge(prev, on="uid", how="left")
+    m = cur.merge(prev, on="uid", how="inner")
     counts = (
-        m.dropna(subset=["old"])
-        .astype({"old": "int64"})
-        .groupby(["old", "cluster_key"], as_index=False)
+        m.groupby(["old", "cluster_key"], as_index=False, sort=False)
         .size()
         .sort_values(["old", "size", "cluster_key"], ascending=[True, False, True], kind="stable")
     )
-    # each old id's keeper: the piece holding most of its records
-    keeper = counts.drop_duplicates("old", keep="first").set_index("old")["cluster_key"]
-    claims = keeper.reset_index().groupby("cluster_key")["old"].apply(sorted)
-
-    assigned: dict[str, int] = {}
-    events: list[tuple[int, str, int | None]] = []
-    for key, olds in claims.items():
-        survivor = olds[0]  # oldest
-        assigned[str(key)] = survivor
-        events += [(o, "MERGED_INTO", survivor) for o in olds[1:]]
-    pieces_of = counts.groupby("cluster_key")["old"].apply(sorted)
-    for key in sorted(cur["cluster_key"].unique()):
-        if key in assigned:
-            continue
-        assigned[key] = next_id
-        sources = pieces_of.get(key, [])
-        if len(sources):
-            events += [(next_id, "SPLIT_FROM", int(o)) for o in sources]
-        else:
-            events.append((next_id, "CREATED", None))
-        next_id += 1
-    still = set(counts["old"].tolist())
-    events += [(int(o), "RETIRED", None) for o in sorted(set(prev["old"].tolist()) - still)]
-
+    # each old id's keeper: the piece holding most of its records; a piece claimed by several
+    # old ids keeps the oldest (smallest), the others are merged into it
+    keeper = counts.drop_duplicates("old", keep="first")[["old", "cluster_key"]]
+    survivor = keeper.groupby("cluster_key", sort=False)["old"].min().rename("survivor")
+    keeper = keeper.join(survivor, on="cluster_key")
+    merged = keeper[keeper["old"] != keeper["survivor"]]
+    # every other cluster gets a new id, in the order of its smallest record id
+    keys = pd.Series(cur["cluster_key"].unique())
+    fresh = np.sort(keys[~keys.isin(survivor.index)].to_numpy())
+    new_ids = pd.Series(np.arange(next_id, next_id + len(fresh), dtype="int64"), index=fresh)
+    ids = pd.concat([survivor.astype("int64"), new_ids])
+    # a new cluster holding records of an old id that kept another piece was split from it
+    split = counts[counts["cluster_key"].isin(new_ids.index)]
+    created = new_ids[~new_ids.index.isin(split["cluster_key"])]
+    retired = np.setdiff1d(prev["old"].unique(), counts["old"].unique())
+    events = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "customer_id": merged["old"],
+                    "event": "MERGED_INTO",
+                    "other_customer_id": merged["survivor"],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "customer_id": split["cluster_key"].map(new_ids),
+                    "event": "SPLIT_FROM",
+                    "other_customer_id": split["old"],
+                }
+            ),
+            pd.DataFrame({"customer_id": created.to_numpy(), "event": "CREATED", "other_customer_id": None}),
+            pd.DataFrame({"customer_id": retired, "event": "RETIRED", "other_customer_id": None}),
+        ],
+        ignore_index=True,
+    )
     xref = pd.DataFrame(
         {
             "source_system": clusters["source_system"].astype(str).to_numpy(),
             "source_record_id": clusters["source_record_id"].astype(str).to_numpy(),
-            "customer_id": cur["cluster_key"].map(assigned).astype("int64").to_numpy(),
+            "customer_id": cur["cluster_key"].map(ids).astype("int64").to_numpy(),
         }
     ).sort_values(["source_system", "source_record_id"], kind="stable", ignore_index=True)
-    ev = pd.DataFrame(events, columns=["customer_id", "event", "other_customer_id"])
-    ev = ev.astype({"customer_id": "int64", "other_customer_id": "Int64"})
+    ev = events.astype({"customer_id": "int64", "other_customer_id": "Int64"})
     ev = ev.sort_values(["customer_id", "event", "other_customer_id"], kind="stable", ignore_index=True)
-    return IdAssignment(xref, ev, next_id)
+    return IdAssignment(xref, ev, next_id + len(fresh))
 
 
 # --------------------------------------------------------------------------- review queue
@@ -216,16 +233,26 @@ def best_identity(records: pd.DataFrame, xref: pd.DataFrame) -> pd.DataFrame:
         df["last_delivered"] = pd.NaT
     out = pd.DataFrame({"customer_id": sorted(df["customer_id"].unique())})
     out["records"] = out["customer_id"].map(df.groupby("customer_id").size())
-    sys_lists = df.groupby("customer_id")["source_system"].agg(lambda s: "+".join(sorted(set(s))))
-    out["systems"] = out["customer_id"].map(sys_lists)
+    # the systems of each customer as a bit mask (a sum of distinct bits), then one string per mask
+    names = sorted(df["source_system"].astype(str).unique())
+    bits = df[["customer_id", "source_system"]].drop_duplicates()
+    mask = (
+        (2 ** bits["source_system"].map({n: k for k, n in enumerate(names)}))
+        .groupby(bits["customer_id"])
+        .sum()
+    )
+    label = {m: "+".join(n for k, n in enumerate(names) if m >> k & 1) for m in mask.unique()}
+    out["systems"] = out["customer_id"].map(mask.map(label))
     for col in IDENTITY_FIELDS:
         if col in df.columns:
             out = out.merge(_vote(df, col), on="customer_id", how="left")
         else:
             out[col] = None
-    ssns = df.dropna(subset=["ssn"]).groupby("customer_id")["ssn"].agg(lambda s: sorted(set(s)))
-    out["ssn_count"] = out["customer_id"].map(ssns.map(len)).fillna(0).astype("int64")
-    conflicted = ssns.map(_conflicted).astype(bool)
+    distinct = df.dropna(subset=["ssn"])[["customer_id", "ssn"]].drop_duplicates()
+    n_ssn = distinct.groupby("customer_id").size()
+    out["ssn_count"] = out["customer_id"].map(n_ssn).fillna(0).astype("int64")
+    several = distinct[distinct["customer_id"].isin(n_ssn[n_ssn > 1].index)]
+    conflicted = several.groupby("customer_id")["ssn"].agg(lambda v: _conflicted(sorted(v)))
     out["ssn_conflict"] = out["customer_id"].isin(conflicted[conflicted].index)
     return out
 

@@ -127,7 +127,7 @@ class LinkageSettings:
     m_floor: float = 1e-4
     # DuckDB under Splink: a cap, and a place to spill beyond it (state scale scores ~17M pairs).
     # Not model parameters: they do not change a score.
-    duckdb_memory_limit: str = "4GB"
+    duckdb_memory_limit: str = "3GB"
     duckdb_threads: int | None = None
     spill_directory: str | None = None  # default: <tmp>/ww-linkage-spill
 

@@ -40,7 +40,7 @@ from linkage.model import (
     train,
 )
 from warehouse.files import write_text_atomic
-from warehouse.sql import sql
+from warehouse.sql import ident, sql
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ MODELS_DIR = "models"
 REVIEW_DIR = "review"
 DECISIONS_DIR = "decisions"
 QUEUE_EXPORT = "review_queue.csv"
+RECORD_COLUMNS: tuple[str, ...] = (*INPUT_COLUMNS, "person_key", "last_delivered")
 DECISION_COLUMNS = (
     "source_system_l",
     "source_record_id_l",
@@ -268,7 +269,8 @@ def link(
     con.execute(sql("linkage/ddl.sql"))
     load_decision_files(con, warehouse / REVIEW_DIR / DECISIONS_DIR)
 
-    records = con.execute("SELECT * FROM person_records ORDER BY source_system, source_record_id").df()
+    # only what the model, the constraints and the identity vote read: memory at state scale
+    records = con.execute(sql("linkage/records.sql", columns=list(RECORD_COLUMNS))).df()
     records["unique_id"] = cu.unique_ids(records)
     records["identity_hash"] = identity_hash(records)
 
@@ -434,7 +436,7 @@ def link(
 def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> None:
     con.register("linkage_batch", df)
     try:
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM linkage_batch")
+        con.execute(f"INSERT INTO {ident(table)} BY NAME SELECT * FROM linkage_batch")
     finally:
         con.unregister("linkage_batch")
 
