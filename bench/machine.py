@@ -46,4 +46,6 @@ def describe() -> dict[str, object]:
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "packages": versions,
+        # other work on the machine when the entry was written (1-minute load average vs cores)
+        "load_1m": round(os.getloadavg()[0], 2),
     }

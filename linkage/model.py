@@ -609,9 +609,11 @@ def predict(
         ]
     linker = linker_for(model, prepared, **overrides)
     # The veto only lowers a score, so Splink may drop pairs below the threshold before it.
-    out = linker.inference.predict(threshold_match_probability=threshold).as_pandas_dataframe()
-    gammas = sorted(c for c in out.columns if c.startswith("gamma_"))
-    out = out[["unique_id_l", "unique_id_r", *PAIR_COLUMNS, *gammas]].copy()
+    scored = linker.inference.predict(threshold_match_probability=threshold).as_duckdbpyrelation()
+    gammas = sorted(c for c in scored.columns if c.startswith("gamma_"))
+    # only the columns we keep leave DuckDB: the retained matching columns (names, lists) would
+    # multiply the memory of a state-scale prediction
+    out = scored.select(*["unique_id_l", "unique_id_r", *PAIR_COLUMNS, *gammas]).df()
     out.insert(len(PAIR_COLUMNS) + 2, "fs_match_probability", out["match_probability"])
     vetoed = _vetoed(model, out)
     out.insert(len(PAIR_COLUMNS) + 3, "vetoed", vetoed.to_numpy())

@@ -99,6 +99,13 @@ def test_first_run_links_the_hard_cases_and_writes_every_table(
     hist = _table(con, "customer_id_history")
     assert (hist["event"] == "CREATED").all() and len(hist) == out.counts["customers"]
     assert con.execute("SELECT count(*) FROM customer_xref").fetchone() == (len(all_records),)
+    # keys are unique by construction (these tables carry no PRIMARY KEY, for bulk rewrite speed)
+    for table, key in (
+        ("customer_xref", "source_system, source_record_id"),
+        ("linkage_records", "unique_id"),
+        ("customer_identity", "customer_id"),
+    ):
+        assert con.execute(f"SELECT count(*) - count(DISTINCT ({key})) FROM {table}").fetchone() == (0,), table
     ident = con.execute(
         "SELECT * FROM customer_identity WHERE customer_id = ?", [_customer(con, "NICK2")]
     ).df()

@@ -1,4 +1,6 @@
 -- Linkage tables (restricted zone: they tie source records, and so identities, to customers).
+-- Tables rewritten whole each night carry no PRIMARY KEY: DuckDB's index makes a bulk delete and
+-- re-insert of ~1M rows several times slower. Their keys are unique by construction (tested).
 CREATE TABLE IF NOT EXISTS linkage_models (
     model_id    VARCHAR PRIMARY KEY,   -- content digest of the model document
     trained_at  TIMESTAMP NOT NULL,
@@ -9,7 +11,7 @@ CREATE TABLE IF NOT EXISTS linkage_models (
 );
 -- Each person record as last linked: an identity digest tells a changed record from an unchanged one.
 CREATE TABLE IF NOT EXISTS linkage_records (
-    unique_id        VARCHAR PRIMARY KEY,   -- source_system:source_record_id
+    unique_id        VARCHAR NOT NULL,   -- source_system:source_record_id
     source_system    VARCHAR NOT NULL,
     source_record_id VARCHAR NOT NULL,
     identity_hash    UBIGINT NOT NULL
@@ -17,8 +19,7 @@ CREATE TABLE IF NOT EXISTS linkage_records (
 CREATE TABLE IF NOT EXISTS customer_xref (
     source_system    VARCHAR NOT NULL,
     source_record_id VARCHAR NOT NULL,
-    customer_id      BIGINT NOT NULL,
-    PRIMARY KEY (source_system, source_record_id)
+    customer_id      BIGINT NOT NULL    -- unique per (source_system, source_record_id)
 );
 CREATE TABLE IF NOT EXISTS customer_id_history (
     customer_id       BIGINT NOT NULL,
@@ -63,7 +64,7 @@ CREATE TABLE IF NOT EXISTS review_queue (
     queued_on          DATE NOT NULL       -- first run that queued the pair
 );
 CREATE TABLE IF NOT EXISTS customer_identity (
-    customer_id  BIGINT PRIMARY KEY,
+    customer_id  BIGINT NOT NULL,   -- one row per customer
     records      BIGINT NOT NULL,
     systems      VARCHAR NOT NULL,   -- sorted, '+'-joined
     ssn          VARCHAR,
