@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from linkage.model import ID_SEP, ssn_near
+from linkage.model import ID_SEP, PAIR_COLUMNS, ssn_near
 
 EVENTS = ("CREATED", "MERGED_INTO", "SPLIT_FROM", "RETIRED")
 DECISIONS = ("SAME", "NOT_SAME")
@@ -164,16 +164,7 @@ def review_queue(
     """Pairs a person should look at: scored in the grey zone [review_floor, threshold), or above
     the threshold but kept apart by the SSN rule, and not in one customer already. Pairs a
     reviewer has decided never come back."""
-    cols = [
-        "unique_id_l",
-        "unique_id_r",
-        "source_system_l",
-        "source_record_id_l",
-        "source_system_r",
-        "source_record_id_r",
-        "match_weight",
-        "match_probability",
-    ]
+    cols = ["unique_id_l", "unique_id_r", *PAIR_COLUMNS]
     p = pairs.loc[pairs["match_probability"] >= review_floor, cols].copy()
     cust = pd.Series(xref["customer_id"].to_numpy(), index=unique_ids(xref).to_numpy())
     p["customer_id_l"] = p["unique_id_l"].map(cust)

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.image import imread
-from test_linkage_model import CASE_FIELDS, CASES, SETTINGS, _background, _record
 
 from linkage.diagnostics import (
     CLUSTER_SIZE_CAP,
@@ -25,6 +24,7 @@ from linkage.diagnostics import (
     run_diagnostics,
 )
 from linkage.model import TrainedModel, cluster, predict, train
+from tests.test_linkage_model import SETTINGS, case_records
 
 THRESHOLD = SETTINGS.cluster_threshold
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -32,10 +32,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture(scope="module")
 def records() -> pd.DataFrame:
-    rows = _background(300, seed=11) + [
-        _record(c[0], c[1], **dict(zip(CASE_FIELDS, c[2:], strict=True))) for c in CASES
-    ]
-    return pd.DataFrame(rows)
+    return case_records(300, seed=11)
 
 
 @pytest.fixture(scope="module")

@@ -182,12 +182,17 @@ MUST_NOT_LINK = [("TWNA1", "TWNB1"), ("TWNA2", "TWNB1"), ("TWNC1", "TWND1"), ("S
 SETTINGS = LinkageSettings(u_max_pairs=2e5, seed=3)
 
 
-@pytest.fixture(scope="module")
-def records() -> pd.DataFrame:
-    rows = _background(400) + [
+def case_records(background: int, seed: int = 7) -> pd.DataFrame:
+    """A seeded background population plus the hand-made cases (shared by the linkage tests)."""
+    rows = _background(background, seed) + [
         _record(c[0], c[1], **dict(zip(CASE_FIELDS, c[2:], strict=True))) for c in CASES
     ]
     return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def records() -> pd.DataFrame:
+    return case_records(400)
 
 
 @pytest.fixture(scope="module")

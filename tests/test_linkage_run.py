@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from linkage.model import LinkageSettings, TrainedModel, train
-from tests.test_linkage_model import CASE_FIELDS, CASES, _background, _record
-from warehouse.linkage import DecisionFileError, LinkageConfig, link, record_decisions
+from tests.test_linkage_model import case_records
+from warehouse.linkage import DECISION_COLUMNS, DecisionFileError, LinkageConfig, link, record_decisions
 from warehouse.sql import sql
 
 SETTINGS = LinkageSettings(u_max_pairs=2e5, seed=3)
@@ -26,10 +26,7 @@ NIGHT1 = dt.date(2025, 3, 3)
 
 
 def _records() -> pd.DataFrame:
-    rows = _background(300) + [
-        _record(c[0], c[1], **dict(zip(CASE_FIELDS, c[2:], strict=True))) for c in CASES
-    ]
-    df = pd.DataFrame(rows)
+    df = case_records(300)
     df["file_type"] = df["source_system"]
     df["person_key"] = df["source_record_id"]
     df["last_delivered"] = NIGHT1
@@ -105,7 +102,9 @@ def test_first_run_links_the_hard_cases_and_writes_every_table(
         ("linkage_records", "unique_id"),
         ("customer_identity", "customer_id"),
     ):
-        assert con.execute(f"SELECT count(*) - count(DISTINCT ({key})) FROM {table}").fetchone() == (0,), table
+        assert con.execute(f"SELECT count(*) - count(DISTINCT ({key})) FROM {table}").fetchone() == (0,), (
+            table
+        )
     ident = con.execute(
         "SELECT * FROM customer_identity WHERE customer_id = ?", [_customer(con, "NICK2")]
     ).df()
@@ -199,14 +198,7 @@ def test_reviewer_decisions_merge_and_split_with_stable_ids(
                 ("ui", "TWNA1", "ui", "TWNB1", "SAME", "rev1"),
                 ("ui", "MARR1", "wp", "MARR2", "NOT_SAME", "rev1"),
             ],
-            columns=[
-                "source_system_l",
-                "source_record_id_l",
-                "source_system_r",
-                "source_record_id_r",
-                "decision",
-                "reviewer",
-            ],
+            columns=list(DECISION_COLUMNS),
         ),
     )
     link(con, tmp_path, NIGHT1 + dt.timedelta(1), "n2", CONFIG, model=model)
