@@ -352,7 +352,7 @@ def render(results: dict[str, Any]) -> str:
             f"`warehouse.linkage.link` as the `linkage/customers` asset runs it, measured {_measured(st['machine'])}; "
             f"one process, peak {st['peak_rss_gb']} GB over both runs.",
             "",
-            "| run | mode | wall s | train s | predict s | cluster + write s | records scored | pairs scored | customers | "
+            "| run | mode | wall s | train s | predict s | cluster + write s | records scored | pairs kept (>= review floor) | customers | "
             "merged | split | review queue |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|",
             *[

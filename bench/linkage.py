@@ -261,9 +261,10 @@ def blocking_recall(data: Data, rules: tuple[str, ...]) -> float:
 def run_ours(data: Data) -> dict[str, Any]:
     s = data.settings
     t0 = time.perf_counter()
-    model = train(data.records, s)
+    prepared = prepare(data.records)  # once for both, as the pipeline step does
+    model = train(prepared, s)
     t1 = time.perf_counter()
-    pairs = predict(model, data.records, threshold=min(REVIEW_FLOOR, s.cluster_threshold))
+    pairs = predict(model, prepared, threshold=min(REVIEW_FLOOR, s.cluster_threshold))
     if data.link_only:
         pairs = cross_pairs(pairs)
     t2 = time.perf_counter()

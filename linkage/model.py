@@ -230,26 +230,67 @@ def _text_or_none(value: Any) -> str | None:
     return text if text else None
 
 
+PREPARED_MARK = "first_name_group"  # a column only prepare() adds
+
+
+def _nulls(s: pd.Series) -> pd.Series:
+    """NaN/NA/NaT as None in an object column (what Splink's DuckDB reads as NULL)."""
+    values = s.to_numpy(dtype=object, copy=True)
+    values[~s.notna().to_numpy()] = None
+    return pd.Series(values, index=s.index, dtype=object)
+
+
+def _texts(s: pd.Series) -> pd.Series:
+    """Text values as str, missing and empty ones as None."""
+    values = _nulls(s).to_numpy()
+    present = pd.notna(values)
+    values[present] = values[present].astype(str)
+    values[present & (values == "")] = None
+    return pd.Series(values, index=s.index, dtype=object)
+
+
+def _sorted_digits(ssn: pd.Series) -> pd.Series:
+    """Each SSN's characters in sorted order (a transposition-proof blocking key)."""
+    out = pd.Series(None, index=ssn.index, dtype=object)
+    present = ssn[ssn.notna()]
+    for length, part in present.groupby(present.str.len()):
+        chars = np.frombuffer("".join(part).encode("ascii", "replace"), dtype=np.uint8).reshape(
+            -1, int(length)
+        )
+        ordered = np.sort(chars, axis=1)
+        out[part.index] = [row.tobytes().decode("ascii") for row in ordered]
+    return out
+
+
 def prepare(records: pd.DataFrame) -> pd.DataFrame:
-    """The model's input table: person_records plus derived matching columns."""
+    """The model's input table: person_records plus derived matching columns.
+
+    A frame that is already prepared passes through, so a caller can prepare once for both
+    ``train`` and ``predict`` (at state scale preparing takes ~9 s).
+    """
+    if PREPARED_MARK in records.columns and "unique_id" in records.columns:
+        return records
     missing = [c for c in INPUT_COLUMNS if c not in records.columns]
     if missing:
         raise ValueError(f"person records lack columns {missing}")
     df = records.loc[:, list(INPUT_COLUMNS)].copy()
+    # Vectorized throughout: at state scale (~1M records) per-row Python took ~15 s per call.
     for col in INPUT_COLUMNS:
         if col not in ("birth_date", "last_name_parts"):
-            df[col] = df[col].astype(object).map(_text_or_none)
+            df[col] = _texts(df[col])
     df.insert(0, "unique_id", df["source_system"].astype(str) + ID_SEP + df["source_record_id"].astype(str))
     if df["unique_id"].duplicated().any():
         raise ValueError("person records must have one row per (source_system, source_record_id)")
     firsts = df["first_name"].dropna().unique()
-    groups = {n: first_name_group(n) for n in firsts}
-    df["first_name_group"] = df["first_name"].map(lambda v: None if v is None else groups[v])
-    df["last_name_parts"] = df["last_name_parts"].map(
-        lambda v: [str(x) for x in v] if isinstance(v, list | tuple | np.ndarray) and len(v) else None
-    )
+    groups = pd.Series({n: first_name_group(n) for n in firsts}, dtype=object)
+    df["first_name_group"] = _nulls(df["first_name"].map(groups))
+    parts = [
+        [str(x) for x in v] if isinstance(v, list | tuple | np.ndarray) and len(v) else None
+        for v in df["last_name_parts"].to_numpy()
+    ]
+    df["last_name_parts"] = pd.Series(parts, index=df.index, dtype=object)
     dob = pd.to_datetime(df["birth_date"], errors="coerce")
-    df["birth_date"] = [None if pd.isna(d) else d.strftime("%Y-%m-%d") for d in dob]
+    df["birth_date"] = _nulls(dob.dt.strftime("%Y-%m-%d"))
     df["dob_y"] = dob.dt.year.astype("Int64")
     df["dob_m"] = dob.dt.month.astype("Int64")
     df["dob_d"] = dob.dt.day.astype("Int64")
@@ -258,7 +299,7 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     df["first3"] = df["first_name"].str[:3]
     df["last3"] = df["last_name"].str[:3]
     df["ssn_num"] = pd.to_numeric(df["ssn"], errors="coerce").astype("Int64")
-    df["ssn_sorted"] = df["ssn"].map(lambda v: None if v is None else "".join(sorted(v)))
+    df["ssn_sorted"] = _sorted_digits(df["ssn"])
     out: pd.DataFrame = df.sort_values("unique_id", kind="stable").reset_index(drop=True)
     return out
 
@@ -600,7 +641,7 @@ def predict(
     # gamma_* columns come out only with the matching columns retained
     overrides: dict[str, Any] = {"retain_matching_columns": True}
     if dirty is not None:
-        prepared[DIRTY] = prepared["unique_id"].isin(set(dirty))
+        prepared = prepared.assign(**{DIRTY: prepared["unique_id"].isin(set(dirty))})
         if not prepared[DIRTY].any():
             return _empty_pairs(model)
         overrides["blocking_rules_to_generate_predictions"] = [

@@ -37,6 +37,7 @@ from linkage.model import (
     TrainedModel,
     cluster,
     predict,
+    prepare,
     train,
 )
 from warehouse.files import write_text_atomic
@@ -273,6 +274,7 @@ def link(
     records = con.execute(sql("linkage/records.sql", columns=list(RECORD_COLUMNS))).df()
     records["unique_id"] = cu.unique_ids(records)
     records["identity_hash"] = identity_hash(records)
+    prepared = prepare(records)  # once, for training and scoring
 
     last_model_id, last_full = _last_run(con)
     stored = model or _latest_model(con, warehouse)
@@ -296,7 +298,7 @@ def link(
     elif is_full or stored is None:
         if records.empty:
             raise ValueError("no person records to train the linkage model on")
-        current = train(records, config.model)
+        current = train(prepared, config.model)
         seconds["train"] = round(time.perf_counter() - clock, 2)
     else:
         current = stored
@@ -315,11 +317,11 @@ def link(
 
     t = time.perf_counter()
     if is_full:
-        new_pairs = predict(current, records, config.review_floor)
+        new_pairs = predict(current, prepared, config.review_floor)
         dirty_count = len(records)
     else:
         dirty_ids = records.loc[dirty_mask, "unique_id"]
-        new_pairs = predict(current, records, config.review_floor, dirty=dirty_ids)
+        new_pairs = predict(current, prepared, config.review_floor, dirty=dirty_ids)
         dirty_count = int(dirty_mask.sum())
     seconds["predict"] = round(time.perf_counter() - t, 2)
 
