@@ -39,6 +39,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 from nicknames import NickNamer
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from splink import DuckDBAPI, Linker
 
 MODEL_FORMAT = "ww-linkage-model"
@@ -704,11 +706,10 @@ def cluster(
     edges = pd.DataFrame({"a": left, "b": right, "p": links["match_probability"]}).dropna()
     edges = edges.astype({"a": np.int64, "b": np.int64})
     edges = edges.sort_values(["p", "a", "b"], ascending=[False, True, True], kind="stable")
-    ssns: list[frozenset[str]] = [frozenset()] * len(ids)
+    ssns = np.full(len(ids), None, dtype=object)
     if ssn_constraint and "ssn" in records.columns:
-        ssn_of = pd.Series(records["ssn"].map(_text_or_none).to_numpy(), index=uid.to_numpy())
-        ssns = [frozenset([v]) if isinstance(v, str) else frozenset() for v in ssn_of.reindex(ids)]
-    root = _components(
+        ssns = pd.Series(_texts(records["ssn"]).to_numpy(), index=uid.to_numpy()).reindex(ids).to_numpy()
+    root = _constrained_components(
         len(ids),
         edges["a"].to_numpy(),
         edges["b"].to_numpy(),
@@ -743,6 +744,53 @@ def ssn_near(a: str, b: str) -> bool:
 
 def _compatible(x: frozenset[str], y: frozenset[str]) -> bool:
     return all(ssn_near(a, b) for a in x for b in y)
+
+
+def _constrained_components(
+    n: int,
+    a: np.ndarray,
+    b: np.ndarray,
+    ssns: np.ndarray,
+    *,
+    must: Sequence[tuple[int, int]] = (),
+    cannot: Sequence[tuple[int, int]] = (),
+) -> np.ndarray:
+    """``ssns``: each node's SSN or None. The result of ``_components``, computed fast: plain connected components (scipy) first; only
+    a component holding conflicting SSNs or a cannot-link pair needs the ordered, constrained
+    union-find, which then runs on that component alone (components never interact)."""
+    must_a = np.array([x for x, _ in must], dtype=np.int64)
+    must_b = np.array([y for _, y in must], dtype=np.int64)
+    rows = np.concatenate([a, must_a])
+    cols = np.concatenate([b, must_b])
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    # a plain component's label is its smallest node, as the union-find would give
+    first = pd.Series(np.arange(n)).groupby(comp).transform("min").to_numpy()
+    hard = {int(comp[x]) for x, y in cannot if comp[x] == comp[y]}
+    held = pd.DataFrame({"comp": comp, "ssn": ssns}).dropna()
+    held = held.drop_duplicates()
+    several = held[held.duplicated("comp", keep=False)]
+    for c, group in several.groupby("comp"):
+        values = sorted(group["ssn"])
+        if any(not ssn_near(x, y) for i, x in enumerate(values) for y in values[i + 1 :]):
+            hard.add(int(str(c)))
+    if not hard:
+        return first
+    nodes = np.flatnonzero(np.isin(comp, sorted(hard)))  # sorted: smallest-node labels carry over
+    local = np.full(n, -1, dtype=np.int64)
+    local[nodes] = np.arange(len(nodes))
+    keep = local[a] >= 0  # edges stay in their global strongest-first order
+    sub = _components(
+        len(nodes),
+        local[a[keep]],
+        local[b[keep]],
+        [frozenset([ssns[i]]) if isinstance(ssns[i], str) else frozenset() for i in nodes],
+        must=[(int(local[x]), int(local[y])) for x, y in must if local[x] >= 0],
+        cannot=[(int(local[x]), int(local[y])) for x, y in cannot if local[x] >= 0 and local[y] >= 0],
+    )
+    out = first.copy()
+    out[nodes] = nodes[sub]
+    return out
 
 
 def _components(
