@@ -1,0 +1,79 @@
+"""Wage outcomes per customer and quarter, from the UI wage records.
+
+Wages find their customer through `customer_identity.ssn` (the customer's best SSN), so a learner
+whose own record has no SSN still gets wages when linkage tied them to a record that has one. The
+SSN join happens inside the restricted zone and the output tables carry only the customer id.
+A quarter whose wage file has not arrived is *pending*, not zero: `wage_quarters_available` says
+which quarters have arrived, and the indicators treat the others as not yet available.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import duckdb
+
+from warehouse.sql import sql
+
+WAGE_FILE_TYPE = "ui_wages"
+_PARAM = re.compile(r"\$([a-z_]+)")
+
+
+def _run(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any] | None = None) -> list[Any]:
+    """Run `outcomes/<name>` with the values it names (`$x`) bound, and only those."""
+    text = sql(f"outcomes/{name}")
+    used = set(_PARAM.findall(text))
+    return con.execute(text, {k: v for k, v in (values or {}).items() if k in used}).fetchall()
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    rows = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = current_schema()",
+        [name],
+    ).fetchall()
+    return bool(rows[0][0])
+
+
+def build_wages(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """(Re)build `wages_by_customer_employer_quarter` and `wages_by_customer_quarter`; return counts.
+
+    Reads `stg_ui_wages` and `customer_identity`. Wages are kept as signed sums (an adjustment can
+    be negative); employment is decided downstream as total > 0. One transaction.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _run(con, "employer_quarter.sql")
+        _run(con, "customer_quarter.sql")
+        stats = {
+            "wage_rows_by_employer": int(
+                con.execute("SELECT count(*) FROM wages_by_customer_employer_quarter").fetchall()[0][0]
+            ),
+            "wage_rows_by_customer": int(
+                con.execute("SELECT count(*) FROM wages_by_customer_quarter").fetchall()[0][0]
+            ),
+            "customers_with_wages": int(
+                con.execute("SELECT count(DISTINCT customer_id) FROM wages_by_customer_quarter").fetchall()[
+                    0
+                ][0]
+            ),
+        }
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return stats
+
+
+def wage_quarters_available(con: duckdb.DuckDBPyConnection) -> list[tuple[int, int]]:
+    """(year, quarter) of every wage quarter whose file has arrived, in order.
+
+    The load audit is the authority (a LOADED wage drop); without one (a hand-built warehouse), the
+    quarters present in `stg_ui_wages`.
+    """
+    rows: list[Any] = []
+    if _has_table(con, "load_audit"):
+        rows = _run(con, "quarters_audit.sql", {"file_type": WAGE_FILE_TYPE})
+    if not rows and _has_table(con, "stg_ui_wages"):
+        rows = _run(con, "quarters_staged.sql")
+    return [(int(y), int(q)) for y, q in rows]
