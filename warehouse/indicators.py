@@ -10,7 +10,6 @@ choose is in `IndicatorSettings`. Annual figures only (the PY N report's cohorts
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from warehouse.outcomes import wage_quarters_available
-from warehouse.sql import sql
+from warehouse.sql import has_table, run_named
 from warehouse.suppression import DEFAULT_THRESHOLD, suppress_indicators
 
 PROGRAMS = ("ADULT", "DW", "YOUTH", "ADULT_ED", "WP", "VR")
@@ -45,7 +44,6 @@ NO_CREDENTIAL_TRAINING = ("00", "01", "05")
 customized training."""
 GRADUATE_PROGRAMS = ("VR",)
 
-_PARAM = re.compile(r"\$([a-z_0-9]+)")
 _TEMPS = (
     "ind_units",
     "ind_records",
@@ -88,21 +86,8 @@ def program_year(d: dt.date) -> int:
 
 
 def _run(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> None:
-    """Run `indicators/<name>` with the values it names (`$x`) bound, and only those."""
-    text = sql(f"indicators/{name}")
-    used = set(_PARAM.findall(text))
-    missing = used - set(values)
-    if missing:
-        raise KeyError(f"indicators/{name}: no value for {sorted(missing)}")
-    con.execute(text, {k: v for k, v in values.items() if k in used})
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    rows = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = current_schema()",
-        [name],
-    ).fetchall()
-    return bool(rows[0][0])
+    """Run `indicators/<name>`, binding the `$x` values it names."""
+    run_named(con, f"indicators/{name}", values)
 
 
 def build_indicators(
@@ -138,7 +123,7 @@ def build_indicators(
     }
     _run(con, "macros.sql", values)
     _run(con, "units.sql", values)
-    _run(con, "records.sql" if _has_table(con, "customer_xref") else "records_no_xref.sql", values)
+    _run(con, "records.sql" if has_table(con, "customer_xref") else "records_no_xref.sql", values)
     _run(con, "unit_flags.sql", values)
     _run(con, "events.sql", values)
     _run(con, "spans.sql", values)

@@ -41,7 +41,7 @@ from linkage.model import (
     train,
 )
 from warehouse.files import write_text_atomic
-from warehouse.sql import ident, sql
+from warehouse.sql import has_table, ident, sql
 
 log = logging.getLogger(__name__)
 
@@ -147,13 +147,6 @@ def _last_run(con: duckdb.DuckDBPyConnection) -> tuple[str | None, dt.date | Non
     row = con.execute("SELECT model_id FROM linkage_runs ORDER BY finished_at DESC LIMIT 1").fetchall()
     full = con.execute("SELECT max(run_date) FROM linkage_runs WHERE mode = 'FULL'").fetchall()
     return (row[0][0] if row else None), full[0][0]
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [name]
-    ).fetchall()
-    return bool(row[0][0])
 
 
 # --------------------------------------------------------------------------- review decisions
@@ -280,7 +273,7 @@ def link(
     stored = model or _latest_model(con, warehouse)
     policy_full = (
         stored is None
-        or not _has_table(con, "linkage_pairs")
+        or not has_table(con, "linkage_pairs")
         or last_model_id is None
         or last_model_id != stored.model_id()
         or last_full is None
@@ -288,7 +281,7 @@ def link(
         or (model is None and _model_settings(stored.settings) != _model_settings(config.model))
     )
     is_full = policy_full if full is None else full
-    if not is_full and policy_full and (stored is None or not _has_table(con, "linkage_pairs")):
+    if not is_full and policy_full and (stored is None or not has_table(con, "linkage_pairs")):
         raise ValueError("an incremental linkage needs a previous run (model and scored pairs)")
 
     if model is not None:
@@ -328,7 +321,7 @@ def link(
     t = time.perf_counter()
     con.execute("BEGIN TRANSACTION")
     try:
-        if is_full or not _has_table(con, "linkage_pairs"):
+        if is_full or not has_table(con, "linkage_pairs"):
             con.register("pairs_batch", new_pairs)
             con.execute("CREATE OR REPLACE TABLE linkage_pairs AS SELECT * FROM pairs_batch")
             con.unregister("pairs_batch")

@@ -9,30 +9,18 @@ which quarters have arrived, and the indicators treat the others as not yet avai
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import duckdb
 
-from warehouse.sql import sql
+from warehouse.sql import has_table, run_named
 
 WAGE_FILE_TYPE = "ui_wages"
-_PARAM = re.compile(r"\$([a-z_]+)")
 
 
 def _run(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any] | None = None) -> list[Any]:
-    """Run `outcomes/<name>` with the values it names (`$x`) bound, and only those."""
-    text = sql(f"outcomes/{name}")
-    used = set(_PARAM.findall(text))
-    return con.execute(text, {k: v for k, v in (values or {}).items() if k in used}).fetchall()
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    rows = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = current_schema()",
-        [name],
-    ).fetchall()
-    return bool(rows[0][0])
+    """Run `outcomes/<name>`, binding the `$x` values it names."""
+    return run_named(con, f"outcomes/{name}", values)
 
 
 def build_wages(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -72,8 +60,8 @@ def wage_quarters_available(con: duckdb.DuckDBPyConnection) -> list[tuple[int, i
     quarters present in `stg_ui_wages`.
     """
     rows: list[Any] = []
-    if _has_table(con, "load_audit"):
+    if has_table(con, "load_audit"):
         rows = _run(con, "quarters_audit.sql", {"file_type": WAGE_FILE_TYPE})
-    if not rows and _has_table(con, "stg_ui_wages"):
+    if not rows and has_table(con, "stg_ui_wages"):
         rows = _run(con, "quarters_staged.sql")
     return [(int(y), int(q)) for y, q in rows]

@@ -12,13 +12,12 @@ what a state may choose is in `PeriodPolicy`.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
-from warehouse.sql import sql
+from warehouse.sql import has_table, run_named
 
 WP_QUALIFYING_CODES = ("101", "102", "103", "104", "105", "106", "110", "120", "121", "122")
 """Staff-assisted services that make a WP participant (the contract's code table). Follow-up
@@ -31,7 +30,6 @@ VR_NON_PARTICIPANT_CLOSURES = ("1", "2", "3", "4", "7")
 """Applicant, trial work, from the wait list, no IPE, before IPE services: not participant exits."""
 
 PROGRAMS = ("ADULT", "DW", "YOUTH", "ADULT_ED", "WP", "VR")
-_PARAM = re.compile(r"\$([a-z_]+)")
 
 
 @dataclass(frozen=True)
@@ -49,18 +47,8 @@ class PeriodPolicy:
 
 
 def _run(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> None:
-    """Run `periods/<name>` with the values it names (`$x`) bound, and only those."""
-    text = sql(f"periods/{name}")
-    used = set(_PARAM.findall(text))
-    con.execute(text, {k: v for k, v in values.items() if k in used})
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    rows = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = current_schema()",
-        [name],
-    ).fetchall()
-    return bool(rows[0][0])
+    """Run `periods/<name>`, binding the `$x` values it names."""
+    run_named(con, f"periods/{name}", values)
 
 
 def _count(con: duckdb.DuckDBPyConnection, query: str) -> int:
@@ -90,7 +78,7 @@ def build_periods(
     try:
         _run(con, "ddl.sql", {})
         _run(con, "reportable_ddl.sql", {})
-        _run(con, "xref.sql" if _has_table(con, "customer_xref") else "xref_empty.sql", {})
+        _run(con, "xref.sql" if has_table(con, "customer_xref") else "xref_empty.sql", {})
         _run(con, "candidates.sql", {})
         _run(con, "wp.sql", {**values, "codes": list(policy.wp_qualifying_codes)})
         _run(con, "adult_ed_spells.sql", values)

@@ -4,8 +4,12 @@ only identifiers that come from our own layouts (validated here) are substituted
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import Any
+
+import duckdb
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -45,3 +49,28 @@ def join_on(left: str, right: str, columns: list[str]) -> str:
     return " AND ".join(
         f"{ident(left)}.{ident(c)} IS NOT DISTINCT FROM {ident(right)}.{ident(c)}" for c in columns
     )
+
+
+_NAMED = re.compile(r"\$([a-z_][a-z0-9_]*)")
+
+
+def run_named(
+    con: duckdb.DuckDBPyConnection, name: str, values: Mapping[str, Any] | None = None
+) -> list[Any]:
+    """Run `warehouse/sql/<name>` binding the `$x` values it names, and only those (DuckDB refuses
+    unused named parameters); a named value that is missing is an error naming the file."""
+    text = sql(name)
+    used = set(_NAMED.findall(text))
+    values = values or {}
+    if missing := used - set(values):
+        raise KeyError(f"{name}: no value for {sorted(missing)}")
+    return con.execute(text, {k: v for k, v in values.items() if k in used}).fetchall()
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether a (non-temporary) table or view of this name exists in the current schema."""
+    rows = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = current_schema()",
+        [name],
+    ).fetchall()
+    return bool(rows[0][0])
