@@ -113,6 +113,8 @@ def test_first_run_links_the_hard_cases_and_writes_every_table(
     (path,) = con.execute("SELECT path FROM linkage_models").fetchone()  # type: ignore[misc]
     for f in (tmp_path / path, out.review_export):
         assert f is not None and stat.S_IMODE(f.stat().st_mode) == 0o600, f
+    for d in (tmp_path / "models", tmp_path / "review", tmp_path / "review" / "decisions"):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
     assert TrainedModel.from_json((tmp_path / path).read_text()).model_id() == out.model_id
 
 

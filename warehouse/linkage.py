@@ -440,7 +440,8 @@ def export_review_queue(con: duckdb.DuckDBPyConnection, warehouse: Path) -> Path
     """The queue as CSV for reviewers, records side by side (restricted zone, 0600). Fill in
     ``decision`` (SAME / NOT_SAME) and ``reviewer`` and drop the file into review/decisions/."""
     folder = warehouse / REVIEW_DIR
-    (folder / DECISIONS_DIR).mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # exports hold identity values
+    (folder / DECISIONS_DIR).mkdir(exist_ok=True, mode=0o700)
     df = con.execute(sql("linkage/review_export.sql")).df()
     path = folder / QUEUE_EXPORT
     write_text_atomic(path, df.to_csv(index=False, lineterminator="\n"), mode=0o600)
