@@ -225,13 +225,6 @@ def first_name_group(name: str | None) -> list[str] | None:
     return sorted({name, *canon})
 
 
-def _text_or_none(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return None
-    text = str(value)
-    return text if text else None
-
-
 PREPARED_MARK = "first_name_group"  # a column only prepare() adds
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from warehouse.outcomes import wage_quarters_available
-from warehouse.sql import has_table, run_named
+from warehouse.sql import has_table, registered, run_named
 from warehouse.suppression import DEFAULT_THRESHOLD, suppress_indicators
 
 PROGRAMS = ("ADULT", "DW", "YOUTH", "ADULT_ED", "WP", "VR")
@@ -139,11 +139,8 @@ def build_indicators(
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     out = suppress_indicators(out, threshold=s.suppression_threshold)
     out = out.loc[:, list(COLUMNS)]
-    con.register("indicators_frame", out)
-    try:
+    with registered(con, "indicators_frame", out):
         con.execute("CREATE OR REPLACE TABLE indicators AS SELECT * FROM indicators_frame")
-    finally:
-        con.unregister("indicators_frame")
     return out
 
 

@@ -29,7 +29,7 @@ from sources.convert import convert
 from sources.landing import DeliveredFile, Drop, Status, discover_drops
 from sources.layout import FileLayout, SystemLayout, load_layouts
 from sources.readers import ParsedFile, Reject, SchemaDriftError, read_file
-from warehouse.sql import ident, join_on, sql
+from warehouse.sql import ident, join_on, registered, sql
 
 T = TypeVar("T")
 RESTRICTED_DB = "restricted.duckdb"
@@ -318,9 +318,8 @@ def _quarantine(
             "raw_record": [r.raw for r in rejects],
         }
     )
-    con.register("quarantine_batch", frame)
-    con.execute("INSERT INTO quarantine BY NAME SELECT * FROM quarantine_batch")
-    con.unregister("quarantine_batch")
+    with registered(con, "quarantine_batch", frame):
+        con.execute("INSERT INTO quarantine BY NAME SELECT * FROM quarantine_batch")
 
 
 BATCH_BYTES = 192 * 2**20

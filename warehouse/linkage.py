@@ -41,7 +41,7 @@ from linkage.model import (
     train,
 )
 from warehouse.files import write_text_atomic
-from warehouse.sql import has_table, ident, sql
+from warehouse.sql import has_table, ident, registered, sql
 
 log = logging.getLogger(__name__)
 
@@ -171,15 +171,10 @@ def record_decisions(
     d["decided_at"] = pd.to_datetime(d["decided_at"])
     d["source_file"] = source_file
     cur = con.cursor()  # its own statement state: a caller's half-read result must not block register()
-    cur.register("decisions_batch", d)
     try:
-        cur.execute(
-            "INSERT INTO review_decisions SELECT nextval('review_decision_seq'), source_system_l, "
-            "source_record_id_l, source_system_r, source_record_id_r, decision, reviewer, decided_at, "
-            "note, source_file, source_line FROM decisions_batch"
-        )
+        with registered(cur, "decisions_batch", d):
+            cur.execute(sql("linkage/insert_decisions.sql"))
     finally:
-        cur.unregister("decisions_batch")
         cur.close()
     return len(d)
 
@@ -296,8 +291,8 @@ def link(
     else:
         current = stored
     model_id = current.model_id()
-    registered = con.execute("SELECT count(*) FROM linkage_models WHERE model_id = ?", [model_id]).fetchall()
-    if not registered[0][0]:
+    model_known = con.execute("SELECT count(*) FROM linkage_models WHERE model_id = ?", [model_id]).fetchall()
+    if not model_known[0][0]:
         save_model(con, warehouse, current, run_date, len(records))
 
     prev = con.execute("SELECT unique_id, identity_hash FROM linkage_records").df()
@@ -322,25 +317,17 @@ def link(
     con.execute("BEGIN TRANSACTION")
     try:
         if is_full or not has_table(con, "linkage_pairs"):
-            con.register("pairs_batch", new_pairs)
-            con.execute("CREATE OR REPLACE TABLE linkage_pairs AS SELECT * FROM pairs_batch")
-            con.unregister("pairs_batch")
+            with registered(con, "pairs_batch", new_pairs):
+                con.execute("CREATE OR REPLACE TABLE linkage_pairs AS SELECT * FROM pairs_batch")
         else:
             touched = pd.DataFrame(
                 {"unique_id": pd.Series([*records.loc[dirty_mask, "unique_id"], *removed], dtype=str)}
             )
-            con.register("linkage_touched", touched)
-            con.execute(sql("linkage/delete_pairs_touching.sql"))
-            con.unregister("linkage_touched")
+            with registered(con, "linkage_touched", touched):
+                con.execute(sql("linkage/delete_pairs_touching.sql"))
             if len(new_pairs):
-                con.register("pairs_batch", new_pairs)
-                con.execute("INSERT INTO linkage_pairs BY NAME SELECT * FROM pairs_batch")
-                con.unregister("pairs_batch")
-        held = con.execute(
-            "SELECT unique_id_l, unique_id_r, source_system_l, source_record_id_l, source_system_r, "
-            "source_record_id_r, match_weight, match_probability, fs_match_probability, vetoed FROM linkage_pairs "
-            "ORDER BY unique_id_l, unique_id_r"
-        ).df()
+                _insert(con, "linkage_pairs", new_pairs)
+        held = con.execute(sql("linkage/held_pairs.sql")).df()
         decisions = _decisions(con)
         same, apart = cu.decision_links(decisions)
         must = pd.concat([same, cu.person_key_links(records)], ignore_index=True)
@@ -363,11 +350,10 @@ def link(
         _insert(con, "customer_xref", ids.xref)
         events = ids.events.assign(run_date=run_date, run_id=run_id)
         _insert(con, "customer_id_history", events)
-        con.register("review_queue_new", queue)
-        con.execute(sql("linkage/review_queue_keep.sql"))
-        con.execute(sql("linkage/review_queue_refresh.sql"), [run_date])
-        con.execute("DROP TABLE review_queue_prev")
-        con.unregister("review_queue_new")
+        with registered(con, "review_queue_new", queue):
+            con.execute(sql("linkage/review_queue_keep.sql"))
+            con.execute(sql("linkage/review_queue_refresh.sql"), [run_date])
+            con.execute("DROP TABLE review_queue_prev")
         con.execute("DELETE FROM customer_identity")
         _insert(con, "customer_identity", identity)
         con.execute("DELETE FROM linkage_records")
@@ -429,11 +415,8 @@ def link(
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> None:
-    con.register("linkage_batch", df)
-    try:
+    with registered(con, "linkage_batch", df):
         con.execute(f"INSERT INTO {ident(table)} BY NAME SELECT * FROM linkage_batch")
-    finally:
-        con.unregister("linkage_batch")
 
 
 def export_review_queue(con: duckdb.DuckDBPyConnection, warehouse: Path) -> Path:

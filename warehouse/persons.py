@@ -16,7 +16,7 @@ import pandas as pd
 
 from linkage import standardize as st
 from sources.layout import FileLayout, SystemLayout, load_layouts
-from warehouse.sql import ident, sql
+from warehouse.sql import ident, registered, sql
 
 WHOLE_NAME_FORMAT = "LAST, FIRST MIDDLE, SUFFIX"
 
@@ -87,9 +87,8 @@ def build_person_records(
     records = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     con.execute(sql("ingest/person_records_ddl.sql"))
     if len(records):
-        con.register("person_batch", records)
-        con.execute("INSERT INTO person_records BY NAME SELECT * FROM person_batch")
-        con.unregister("person_batch")
+        with registered(con, "person_batch", records):
+            con.execute("INSERT INTO person_records BY NAME SELECT * FROM person_batch")
     return (
         {str(k): int(v) for k, v in records.groupby("source_system").size().items()} if len(records) else {}
     )

@@ -4,12 +4,14 @@ only identifiers that come from our own layouts (validated here) are substituted
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -74,3 +76,13 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
         [name],
     ).fetchall()
     return bool(rows[0][0])
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> Iterator[str]:
+    """A DataFrame visible to SQL as `name` for the block, unregistered however the block ends."""
+    con.register(name, frame)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
