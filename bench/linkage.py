@@ -29,7 +29,16 @@ import pandas as pd
 
 from linkage import evaluate
 from linkage.febrl import FEBRL_SETTINGS, cross_pairs, febrl4_records
-from linkage.model import ID_SEP, LinkageSettings, blocking_counts, cluster, predict, prepare, train
+from linkage.model import (
+    ID_SEP,
+    LinkageSettings,
+    blocking_counts,
+    cluster,
+    predict,
+    prepare,
+    train,
+    unique_id,
+)
 
 DATASETS = ("febrl4", "demo", "state")
 METHODS = ("ours", "splink", "recordlinkage")
@@ -145,8 +154,7 @@ def take_sample(data: Data, people: int) -> Data:
 # --------------------------------------------------------------------------- scoring
 
 
-def _uid(system: pd.Series, record: pd.Series) -> pd.Series:
-    return system.astype(str) + ID_SEP + record.astype(str)
+_uid = unique_id
 
 
 def _pair_frame(uid_l: np.ndarray, uid_r: np.ndarray, prob: np.ndarray) -> pd.DataFrame:

@@ -16,16 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from linkage.model import ID_SEP, PAIR_COLUMNS, ssn_near
+from linkage.model import ID_SEP, PAIR_COLUMNS, ssn_near, unique_ids
 
 EVENTS = ("CREATED", "MERGED_INTO", "SPLIT_FROM", "RETIRED")
 DECISIONS = ("SAME", "NOT_SAME")
-
-
-def unique_ids(
-    df: pd.DataFrame, system: str = "source_system", record: str = "source_record_id"
-) -> pd.Series:
-    return df[system].astype(str) + ID_SEP + df[record].astype(str)
 
 
 def person_key_links(records: pd.DataFrame) -> pd.DataFrame:

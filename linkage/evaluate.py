@@ -18,11 +18,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-ID_SEP = ":"
-
-
-def _uid(system: pd.Series, record: pd.Series) -> pd.Series:
-    return system.astype(str) + ID_SEP + record.astype(str)
+from linkage.model import unique_id as _uid
 
 
 def _ordered(a: pd.Series, b: pd.Series) -> pd.DataFrame:

@@ -228,6 +228,17 @@ def first_name_group(name: str | None) -> list[str] | None:
 PREPARED_MARK = "first_name_group"  # a column only prepare() adds
 
 
+def unique_id(system: pd.Series, record: pd.Series) -> pd.Series:
+    """A record's id across systems, ``source_system:source_record_id`` (the one place it is built)."""
+    return system.astype(str) + ID_SEP + record.astype(str)
+
+
+def unique_ids(
+    df: pd.DataFrame, system: str = "source_system", record: str = "source_record_id"
+) -> pd.Series:
+    return unique_id(df[system], df[record])
+
+
 def _nulls(s: pd.Series) -> pd.Series:
     """NaN/NA/NaT as None in an object column (what Splink's DuckDB reads as NULL)."""
     values = s.to_numpy(dtype=object, copy=True)
@@ -273,7 +284,7 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     for col in INPUT_COLUMNS:
         if col not in ("birth_date", "last_name_parts"):
             df[col] = _texts(df[col])
-    df.insert(0, "unique_id", df["source_system"].astype(str) + ID_SEP + df["source_record_id"].astype(str))
+    df.insert(0, "unique_id", unique_ids(df))
     if df["unique_id"].duplicated().any():
         raise ValueError("person records must have one row per (source_system, source_record_id)")
     firsts = df["first_name"].dropna().unique()
@@ -695,12 +706,12 @@ def cluster(
     ``cluster_id`` is the smallest ``source_system:source_record_id`` of the cluster, so it does
     not depend on row order (stable customer ids across nights are a separate step).
     """
-    uid = records["source_system"].astype(str) + ID_SEP + records["source_record_id"].astype(str)
+    uid = unique_ids(records)
     ids = np.sort(uid.unique())
     pos = pd.Series(np.arange(len(ids)), index=ids)
     links = pairs[pairs["match_probability"] >= threshold]
-    left = (links["source_system_l"].astype(str) + ID_SEP + links["source_record_id_l"].astype(str)).map(pos)
-    right = (links["source_system_r"].astype(str) + ID_SEP + links["source_record_id_r"].astype(str)).map(pos)
+    left = unique_ids(links, "source_system_l", "source_record_id_l").map(pos)
+    right = unique_ids(links, "source_system_r", "source_record_id_r").map(pos)
     edges = pd.DataFrame({"a": left, "b": right, "p": links["match_probability"]}).dropna()
     edges = edges.astype({"a": np.int64, "b": np.int64})
     edges = edges.sort_values(["p", "a", "b"], ascending=[False, True, True], kind="stable")

@@ -39,6 +39,7 @@ from linkage.model import (
     predict,
     prepare,
     train,
+    unique_ids,
 )
 from warehouse.files import write_text_atomic
 from warehouse.sql import has_table, ident, registered, sql
@@ -260,7 +261,7 @@ def link(
 
     # only what the model, the constraints and the identity vote read: memory at state scale
     records = con.execute(sql("linkage/records.sql", columns=list(RECORD_COLUMNS))).df()
-    records["unique_id"] = cu.unique_ids(records)
+    records["unique_id"] = unique_ids(records)
     records["identity_hash"] = identity_hash(records)
     prepared = prepare(records)  # once, for training and scoring
 
