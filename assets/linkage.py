@@ -1,13 +1,11 @@
 """The common customer: tonight's linkage of person records (restricted zone), with its
 diagnostics attached to the materialization. The work is in `warehouse.linkage`."""
 
-from datetime import date
-
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from assets.persons import PERSON_RECORDS
 from linkage.diagnostics import run_diagnostics
-from pipelines.resources import WAREHOUSE_WRITER_POOL, LinkagePolicy, PipelinePaths
+from pipelines.resources import WAREHOUSE_WRITER_POOL, LinkagePolicy, PipelinePaths, run_as_of
 from warehouse.ingest import connect
 from warehouse.linkage import link
 
@@ -28,7 +26,7 @@ REPORT = "linkage_report.html"
 def customers(
     context: AssetExecutionContext, paths: PipelinePaths, linkage: LinkagePolicy
 ) -> MaterializeResult:
-    run_date = paths.as_of() or date.today()
+    run_date = run_as_of(dict(context.run.tags), paths)
     con = connect(paths.warehouse)
     try:
         out = link(con, paths.warehouse, run_date, context.run.run_id, linkage.config())

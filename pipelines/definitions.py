@@ -25,13 +25,24 @@ from assets.ingest import build_ingest_assets, build_quality_checks, partitions_
 from assets.landing import landing_drops_verified, landing_inventory
 from assets.linkage import customers
 from assets.persons import build_person_records_asset
+from assets.warehouse import (
+    analytics,
+    coenrollment,
+    demographics,
+    indicators,
+    participation,
+    pirl,
+    reports,
+    wages,
+)
 from pipelines.planning import NIGHTLY_JOB, QUARTERLY_JOB
-from pipelines.resources import WAREHOUSE_TAG, LinkagePolicy, PipelinePaths
+from pipelines.resources import WAREHOUSE_TAG, LinkagePolicy, PipelinePaths, ReportingPolicy
 from pipelines.sensors import build_landing_arrival_sensor
 from pipelines.settings import Settings
 from sources.layout import load_layouts
 
 NIGHTLY_SCHEDULE = "nightly_schedule"
+WAREHOUSE_ASSETS = [participation, wages, demographics, indicators, coenrollment, pirl, analytics, reports]
 LANDING_SENSOR = "landing_arrival_sensor"
 
 
@@ -48,7 +59,7 @@ def build_defs(settings: Settings) -> Definitions:
     nightly_job = define_asset_job(
         NIGHTLY_JOB,
         selection=AssetSelection.assets(*(["staging", s.system] for s in daily_systems))
-        | AssetSelection.assets(person_records, landing_inventory, customers),
+        | AssetSelection.assets(person_records, landing_inventory, customers, *WAREHOUSE_ASSETS),
         partitions_def=daily,
         tags=tags,
         description="The nightly run: verify the landing zone, load every pending nightly drop up to the "
@@ -64,7 +75,7 @@ def build_defs(settings: Settings) -> Definitions:
     )
     nightly_schedule = build_nightly_schedule(nightly_job, settings)
     return Definitions(
-        assets=[landing_inventory, *ingest_assets, person_records, customers],
+        assets=[landing_inventory, *ingest_assets, person_records, customers, *WAREHOUSE_ASSETS],
         asset_checks=[landing_drops_verified, *build_quality_checks(layouts)],
         jobs=[nightly_job, quarterly_job],
         schedules=[nightly_schedule],
@@ -76,6 +87,7 @@ def build_defs(settings: Settings) -> Definitions:
         resources={
             "paths": PipelinePaths.from_settings(settings),
             "linkage": LinkagePolicy.from_settings(settings),
+            "reporting": ReportingPolicy.from_settings(settings),
         },
     )
 

@@ -9,7 +9,9 @@ from dagster import ConfigurableResource
 
 from linkage.model import LinkageSettings
 from pipelines.settings import Settings
+from warehouse.indicators import IndicatorSettings
 from warehouse.linkage import LinkageConfig
+from warehouse.periods import PeriodPolicy
 
 WAREHOUSE_WRITER_POOL = "warehouse_writer"
 """Concurrency pool of every asset that writes the warehouse (limit 1, see dagster.yaml)."""
@@ -79,3 +81,49 @@ class LinkagePolicy(ConfigurableResource):
         return LinkageConfig(
             model=model, review_floor=self.review_floor, full_relink_every_days=self.full_relink_days
         )
+
+
+class ReportingPolicy(ConfigurableResource):
+    """The performance-reporting choices a state makes (domain file "policy"): WW_* settings."""
+
+    common_exit: bool = True
+    exit_after_days: int = 90
+    adult_ed_hours_threshold: float = 12.0
+    suppression_threshold: int = 10
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReportingPolicy:
+        return cls(
+            common_exit=settings.common_exit,
+            exit_after_days=settings.exit_after_days,
+            adult_ed_hours_threshold=settings.adult_ed_hours_threshold,
+            suppression_threshold=settings.suppression_threshold,
+        )
+
+    def periods(self) -> PeriodPolicy:
+        return PeriodPolicy(
+            exit_after_days=self.exit_after_days,
+            adult_ed_hours_threshold=self.adult_ed_hours_threshold,
+            common_exit=self.common_exit,
+        )
+
+    def indicators(self) -> IndicatorSettings:
+        return IndicatorSettings(suppression_threshold=self.suppression_threshold)
+
+
+PARTITION_TAGS = ("dagster/asset_partition_range_end", "dagster/partition")
+
+
+def run_as_of(run_tags: dict[str, str], paths: PipelinePaths) -> date:
+    """The date a run acts as of: WW_RUN_DATE if set, else the night its partition (or the end of its
+    range) names, else today. A backfill of a past night thus rebuilds that night's warehouse."""
+    if (configured := paths.as_of()) is not None:
+        return configured
+    for tag in PARTITION_TAGS:
+        value = run_tags.get(tag)
+        if value:
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                continue  # a quarterly partition (2024Q3) names no night
+    return date.today()

@@ -18,6 +18,10 @@ repository so that `python -c "import pipelines.definitions"` works with nothing
 | `WW_LINKAGE_REVIEW_FLOOR` | lower edge of the grey zone sent to clerical review | `0.5` |
 | `WW_LINKAGE_FULL_RELINK_DAYS` | retrain and rescore everything at least this often | `7` |
 | `WW_LINKAGE_MEMORY_LIMIT` | DuckDB memory cap of the linkage step (spills beyond it) | `4GB` |
+| `WW_COMMON_EXIT` | DOL programs share one exit date (common exit policy): `true`/`false` | `true` |
+| `WW_EXIT_AFTER_DAYS` | days without a qualifying service or class after which a period exits | `90` |
+| `WW_AE_HOURS_THRESHOLD` | Adult Ed contact hours that make a participant | `12` |
+| `WW_SUPPRESSION_THRESHOLD` | published cells resting on fewer individuals are shown as `**` | `10` |
 | `DAGSTER_HOME` | Dagster instance directory (holds `dagster.yaml`) | `var/dagster_home` |
 | `WW_DAGSTER_STORAGE` | run/event/schedule SQLite storage of the local instance | `$DAGSTER_HOME` |
 """
@@ -69,6 +73,10 @@ class Settings:
     linkage_review_floor: float = 0.5
     linkage_full_relink_days: int = 7
     linkage_memory_limit: str = "4GB"
+    common_exit: bool = True
+    exit_after_days: int = 90
+    adult_ed_hours_threshold: float = 12.0
+    suppression_threshold: int = 10
 
     def __post_init__(self) -> None:
         fields = self.nightly_cron.split()
@@ -92,6 +100,16 @@ class Settings:
         if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", self.linkage_memory_limit):
             raise SettingsError(
                 f"WW_LINKAGE_MEMORY_LIMIT must look like 4GB, got {self.linkage_memory_limit!r}"
+            )
+        if self.exit_after_days < 1:
+            raise SettingsError(f"WW_EXIT_AFTER_DAYS must be at least 1, got {self.exit_after_days}")
+        if self.adult_ed_hours_threshold <= 0:
+            raise SettingsError(
+                f"WW_AE_HOURS_THRESHOLD must be positive, got {self.adult_ed_hours_threshold}"
+            )
+        if self.suppression_threshold < 1:
+            raise SettingsError(
+                f"WW_SUPPRESSION_THRESHOLD must be at least 1, got {self.suppression_threshold}"
             )
         if self.sensor_interval_seconds < 5:
             raise SettingsError(
@@ -146,12 +164,19 @@ class Settings:
             ("WW_LINKAGE_THRESHOLD", "linkage_threshold", float),
             ("WW_LINKAGE_REVIEW_FLOOR", "linkage_review_floor", float),
             ("WW_LINKAGE_FULL_RELINK_DAYS", "linkage_full_relink_days", int),
+            ("WW_EXIT_AFTER_DAYS", "exit_after_days", int),
+            ("WW_AE_HOURS_THRESHOLD", "adult_ed_hours_threshold", float),
+            ("WW_SUPPRESSION_THRESHOLD", "suppression_threshold", int),
         ):
             if (v := text(var)) is not None:
                 try:
                     kwargs[key] = conv(v)
                 except ValueError as exc:
                     raise SettingsError(f"{var} must be a {conv.__name__}, got {v!r}") from exc
+        if (v := text("WW_COMMON_EXIT")) is not None:
+            if v.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise SettingsError(f"WW_COMMON_EXIT must be true or false, got {v!r}")
+            kwargs["common_exit"] = v.lower() in ("true", "1", "yes")
         if (v := text("WW_LINKAGE_MEMORY_LIMIT")) is not None:
             kwargs["linkage_memory_limit"] = v
         if (v := text("DAGSTER_HOME")) is not None:

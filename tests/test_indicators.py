@@ -19,11 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
 from tests.reference.indicators import ReferenceSettings, reference_indicators
-from warehouse.indicators import IndicatorSettings, build_indicators
+from warehouse.indicators import (
+    BREAKDOWN_DIMENSIONS,
+    COHORT_LAG_QUARTERS,
+    IndicatorSettings,
+    IndicatorTables,
+    build_indicator_tables,
+    build_indicators,
+)
 from warehouse.outcomes import build_wages, wage_quarters_available
 from warehouse.sql import sql
 
@@ -422,6 +430,92 @@ def test_published_shape_and_suppression(st: State) -> None:
     assert st.run()["suppressed"].all()
 
 
+# --------------------------------------------------------------------------- quarterly and breakdowns
+
+
+def test_rolling_quarters_take_the_same_windows_at_the_same_lags(st: State) -> None:
+    st.person(1)
+    st.person(2)
+    st.period(1, "WP", "2023-01-05", "2023-08-15")  # exit 2023Q3: Q2 after exit 2024Q1, Q4 2024Q3
+    st.period(2, "WP", "2023-01-05", "2023-10-02")  # exit 2023Q4: Q2 after exit 2024Q2 (no wages)
+    st.wage(1, 2024, 1, 500)
+    st.wage(1, 2024, 3, 500)
+    tables = build_indicator_tables_for(st)
+    q = tables.quarterly
+    emp2 = q[(q["program"] == "WP") & (q["indicator"] == "EMP_Q2")].set_index("report_quarter")
+    # lag 4: report quarter R counts exits in R-7..R-4. Exit 2023Q3 is in R = 2024Q3..2025Q2, exit
+    # 2023Q4 in R = 2024Q4..2025Q3 (2025Q3 is after the as-of quarter 2025Q2: no row).
+    assert list(emp2.index) == ["2024Q3", "2024Q4", "2025Q1", "2025Q2"]
+    assert emp2.loc["2024Q3", ["numerator", "denominator"]].tolist() == [1, 1]
+    assert emp2.loc["2024Q4", ["numerator", "denominator"]].tolist() == [1, 2]
+    assert (emp2.loc["2024Q3", "cohort_start"], emp2.loc["2024Q3", "cohort_end"]) == (
+        d("2022-10-01"),
+        d("2023-09-30"),
+    )
+    # the PY2024 annual report is the rolling window of 2025Q2: exits 2023-07-01 .. 2024-06-30
+    assert emp2.loc["2025Q2", "cohort_start"] == d("2023-07-01")
+    annual = cell(tables.annual, "WP", 2024, "EMP_Q2")
+    assert (annual["num"], annual["den"]) == tuple(emp2.loc["2025Q2", ["numerator", "denominator"]])
+    # lag 6 for Q4: exit 2023Q3 is in R = 2025Q1..2025Q4
+    emp4 = q[(q["program"] == "WP") & (q["indicator"] == "EMP_Q4")]
+    assert emp4["report_quarter"].tolist() == ["2025Q1", "2025Q2"]
+
+
+def build_indicator_tables_for(st: State, **kw: Any) -> IndicatorTables:
+    build_wages(st.con)
+    return build_indicator_tables(
+        st.con, AS_OF, IndicatorSettings(delivered_wage_quarters=ALL_QUARTERS, **kw)
+    )
+
+
+def test_the_lag_labels_match_the_sql_rule(st: State) -> None:
+    st.con.execute(sql("indicators/macros.sql"))
+    for indicator, lag in COHORT_LAG_QUARTERS.items():
+        assert st.con.execute("SELECT ind_lag(?)", [indicator]).fetchall()[0][0] == lag, indicator
+
+
+def _characteristics(st: State, rows: dict[str, dict[str, str]]) -> None:
+    cols = ", ".join(f"{c} VARCHAR" for c in BREAKDOWN_DIMENSIONS)
+    st.con.execute(f"CREATE OR REPLACE TABLE period_characteristics (period_id VARCHAR, {cols})")
+    for period_id, chars in rows.items():
+        values = [chars.get(c, "NOT_REPORTED") for c in BREAKDOWN_DIMENSIONS]
+        st.con.execute(
+            f"INSERT INTO period_characteristics VALUES (?, {', '.join('?' * len(values))})",
+            [period_id, *values],
+        )
+
+
+def test_breakdowns_add_up_and_protect_small_cells(st: State) -> None:
+    # 14 Adult exiters in PY2024's Q2 cohort: 9 women (6 employed), 4 men (all employed), 1 not reported
+    sexes = ["F"] * 9 + ["M"] * 4 + ["U"]
+    employed = [True] * 6 + [False] * 3 + [True] * 4 + [False]
+    chars = {}
+    for c, (sex, job) in enumerate(zip(sexes, employed, strict=True), start=1):
+        st.person(c)
+        st.period(c, "ADULT", "2023-01-05", "2023-08-15")
+        if job:
+            st.wage(c, 2024, 1, 1000)
+        chars[f"ADULT:R{c}:{c}"] = {"sex": sex, "veteran": "YES" if c <= 2 else "NO"}
+    _characteristics(st, chars)
+    b = build_indicator_tables_for(st, suppression_threshold=3).breakdowns
+    emp = b[(b["indicator"] == "EMP_Q2") & (b["program_year"] == 2024)]
+    by_sex = emp[emp["breakdown"] == "sex"].set_index("category")
+    assert by_sex.loc["F", ["numerator", "denominator"]].tolist() == [6, 9]
+    assert by_sex.loc["M", ["numerator", "denominator"]].tolist() == [4, 4]
+    assert by_sex.loc["ALL", ["numerator", "denominator"]].tolist() == [10, 14]
+    # U rests on one person (< 3): suppressed; ALL - F - M would give it back, so the smallest
+    # other published cell (M, 4) goes too. F and ALL stay.
+    assert by_sex["suppressed"].to_dict() == {"ALL": False, "F": False, "M": True, "U": True}
+    vet = emp[emp["breakdown"] == "veteran"].set_index("category")
+    # veterans 2 (< 3) and non-veterans 12: the only other cell is the total itself -> it goes too,
+    # and since ALL is shared by every breakdown, it is suppressed in the sex breakdown as well.
+    assert vet.loc["YES", "suppressed"] and vet.loc["NO", "suppressed"]
+    assert vet.loc["ALL", "suppressed"] == by_sex.loc["ALL", "suppressed"]
+    # every breakdown's categories add up to its ALL row
+    for _, part in emp[emp["category"] != "ALL"].groupby("breakdown"):
+        assert part["denominator"].sum() == 14
+
+
 # --------------------------------------------------------------------------- exactness on the demo tier
 
 
@@ -509,3 +603,19 @@ def test_demo_tier_equals_the_reference_with_pending_quarters(demo: Demo) -> Non
     assert (mine["pending"] > 0).sum() > 10
     diff = _differences(mine, ref)
     assert diff.empty, diff.to_string()
+
+
+@pytest.mark.slow
+def test_demo_tier_annual_is_the_rolling_window_of_each_second_quarter(demo: Demo) -> None:
+    tables = build_indicator_tables(demo.con, demo.as_of)
+    q = tables.quarterly
+    at_q2 = q[q["report_quarter"].str.endswith("Q2")].assign(
+        program_year=lambda f: f["report_quarter"].str[:4].astype(int) - 1
+    )
+    merged = tables.annual.merge(at_q2, on=KEY, suffixes=("", "_q"))
+    # every annual row whose report quarter has come (PY N ends in quarter 2 of N+1) is there
+    assert len(merged) == (tables.annual["program_year"] + 1 <= demo.as_of.year).sum() > 60
+    for col in ("denominator", "pending"):
+        assert (merged[col] == merged[f"{col}_q"]).all(), col
+    assert (merged["numerator"].fillna(-1) == merged["numerator_q"].fillna(-1)).all()
+    assert np.allclose(merged["value"], merged["value_q"], equal_nan=True)

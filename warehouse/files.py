@@ -18,7 +18,7 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["write_parquet_atomic", "write_text_atomic"]
+__all__ = ["write_bytes_atomic", "write_parquet_atomic", "write_text_atomic"]
 
 
 def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
@@ -29,6 +29,11 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
 def write_text_atomic(path: Path, text: str, mode: int = 0o666) -> Path:
     """Write UTF-8 text to `path` atomically; ``mode`` (before the umask) e.g. 0600 for restricted files."""
     data = text.encode("utf-8")
+    return _write_atomic(path, lambda sink: sink.write(data), mode)
+
+
+def write_bytes_atomic(path: Path, data: bytes, mode: int = 0o666) -> Path:
+    """Write bytes to `path` atomically (a workbook built in memory, say)."""
     return _write_atomic(path, lambda sink: sink.write(data), mode)
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
+import pandas as pd
 
-from warehouse.sql import has_table, run_named
+from warehouse.sql import has_table, registered, run_named
 
 WAGE_FILE_TYPE = "ui_wages"
 
@@ -26,13 +27,19 @@ def _run(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any] | Non
 def build_wages(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """(Re)build `wages_by_customer_employer_quarter` and `wages_by_customer_quarter`; return counts.
 
-    Reads `stg_ui_wages` and `customer_identity`. Wages are kept as signed sums (an adjustment can
+    Reads `stg_ui_wages` and `customer_identity`; also writes `wage_quarters`, the quarters whose
+    wage file has arrived (`wage_quarters_available`), for analysts. Wages are kept as signed sums (an adjustment can
     be negative); employment is decided downstream as total > 0. One transaction.
     """
+    delivered = pd.DataFrame(wage_quarters_available(con), columns=["year", "quarter"], dtype="int32")
     con.execute("BEGIN TRANSACTION")
     try:
         _run(con, "employer_quarter.sql")
         _run(con, "customer_quarter.sql")
+        with registered(con, "wage_quarters_frame", delivered):
+            con.execute(
+                "CREATE OR REPLACE TABLE wage_quarters AS SELECT * FROM wage_quarters_frame ORDER BY ALL"
+            )
         stats = {
             "wage_rows_by_employer": int(
                 con.execute("SELECT count(*) FROM wages_by_customer_employer_quarter").fetchall()[0][0]

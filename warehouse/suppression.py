@@ -54,8 +54,11 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
-class _Group:
-    """One published equation: cells[total] == sum(cells[members])."""
+class Group:
+    """One published equation: cells[total] == sum(cells[members]).
+
+    Public for tables whose equations span more than one frame (co-enrollment: a program's
+    participants are the sum of the combinations holding it); `protect` takes a list of them."""
 
     total: int
     members: tuple[int, ...]
@@ -146,7 +149,7 @@ def suppress_counts(
                 shown = table.iloc[idx[cls]].to_dict("records")
                 raise ValueError(f"stacked breakdowns disagree on a shared margin: {shown}")
         primary[idx] = _small(sub_values, threshold, suppress_zero)
-        suppressed[idx] = _protect(sub_values, primary[idx], groups, links, rank)
+        suppressed[idx] = protect(sub_values, primary[idx], groups, links, rank)
     reason = np.full(len(table), None, dtype=object)
     reason[suppressed] = "complementary"
     reason[primary] = "primary"
@@ -254,7 +257,7 @@ def _structure(
     stacked: tuple[str, str] | None,
     hierarchy: Mapping[str, Mapping[Any, Any]],
     markers: tuple[Hashable, ...],
-) -> tuple[list[_Group], list[list[int]], npt.NDArray[np.int64]]:
+) -> tuple[list[Group], list[list[int]], npt.NDArray[np.int64]]:
     """The additive groups, the linked margins of stacked breakdowns, and a tie-break rank.
 
     Everything is keyed by cell values, not row order, so a shuffled input gives the same result.
@@ -290,7 +293,7 @@ def _structure(
     rank = np.empty(len(sub), dtype=np.int64)
     rank[order] = np.arange(len(sub))
     groups = [
-        _Group(total=t, members=tuple(sorted(m, key=lambda i: rank[i])))
+        Group(total=t, members=tuple(sorted(m, key=lambda i: rank[i])))
         for (t, _), m in sorted(members.items(), key=lambda item: (rank[item[0][0]], item[0][1]))
     ]
 
@@ -305,14 +308,18 @@ def _structure(
     return groups, links, rank
 
 
-def _protect(
+def protect(
     values: npt.NDArray[np.int64],
     primary: BoolArray,
-    groups: list[_Group],
+    groups: list[Group],
     links: list[list[int]],
     rank: npt.NDArray[np.int64],
 ) -> BoolArray:
-    """Complementary suppression (sweeps) then the exact audit, until no suppressed cell is recoverable."""
+    """Complementary suppression (sweeps) then the exact audit, until no suppressed cell is recoverable.
+
+    `values` are the cells, `primary` the cells suppressed for being small, `groups` the published
+    equations, `links` classes of cells that are the same published number, `rank` the tie-break.
+    """
     suppressed = primary.copy()
     total_of = np.zeros(len(values), dtype=np.int64)
     for g in groups:
@@ -356,7 +363,7 @@ def _protect(
         suppress(choice)
 
 
-def _recoverable(n: int, groups: list[_Group], links: list[list[int]], suppressed: BoolArray) -> BoolArray:
+def _recoverable(n: int, groups: list[Group], links: list[list[int]], suppressed: BoolArray) -> BoolArray:
     """Suppressed cells that the published equations determine exactly.
 
     With the published cells moved to the right-hand side, the system A x = b over the suppressed
