@@ -192,7 +192,8 @@ def build_bundle(
 def _linkage(
     con: duckdb.DuckDBPyConnection, threshold: int
 ) -> tuple[dict[str, float | int] | None, pd.DataFrame | None]:
-    """Tonight's linkage numbers, and customers spanning each pair of source systems."""
+    """The linkage's state (not the run's work, so a rerun reports the same), and customers spanning
+    each pair of source systems."""
     runs = _df(con, "SELECT * FROM linkage_runs ORDER BY started_at DESC LIMIT 1")
     if runs.empty:
         return None, None
@@ -203,7 +204,6 @@ def _linkage(
         "person_records": int(r["records"]),
         "customers": int(r["customers"]),
         "customers_in_several_systems": multi,
-        "records_scored_tonight": int(r["dirty"]),
         "links_at_threshold": int(r["links"]),
         "pairs_awaiting_review": int(r["review_queue"]),
     }

@@ -187,8 +187,10 @@ class ReferenceSettings:
     delivered_wage_quarters: frozenset[str] | None = None  # e.g. {"2024Q3"}; None: the manifest's
     program_years: tuple[int, ...] | None = None  # None: every year up to the as-of date's
     # how wage rows find their person: the truth's person_id (perfect linkage and perfect wage
-    # matching), or the employer-reported SSN equal to the person's true SSN (perfect linkage only)
-    wage_match: Literal["person_id", "reported_ssn"] = "person_id"
+    # matching), or the employer-reported SSN equal to the person's true SSN (perfect linkage only),
+    # or that, but only for people whose true SSN some record of theirs delivered (what a state can
+    # know: a learner who never gave an SSN to any program has no wage match, however good the linkage)
+    wage_match: Literal["person_id", "reported_ssn", "record_ssn"] = "person_id"
 
 
 @dataclass
@@ -275,6 +277,18 @@ def _load(truth_dir: Path, settings: ReferenceSettings) -> _Truth:
             for y, q in wages[["year", "quarter"]].drop_duplicates().itertuples(index=False)
         }
     delivered = frozenset(int(s[:4]) * 4 + int(s[5]) - 1 for s in labels)
+    if settings.wage_match == "record_ssn":
+        delivered_ssns = pd.read_parquet(truth_dir / "person_records.parquet")
+        delivered_ssns = delivered_ssns[
+            ~delivered_ssns["status"].isin(["D", "Deleted"])
+            & ~delivered_ssns["removed_at_source"].astype(bool)
+        ].assign(reported_ssn=lambda f: f["reported_ssn"].astype(str).str.replace("-", "", regex=False))
+        known = delivered_ssns.merge(
+            people[["person_id", "ssn"]].astype({"ssn": str}),
+            left_on=["person_id", "reported_ssn"],
+            right_on=["person_id", "ssn"],
+        )["person_id"]
+        people = people[people["person_id"].isin(set(known))]
     regs_path = truth_dir / "records" / "wp_registrations.parquet"
     all_regs = _read_records(regs_path, _COLUMNS["wp_registrations"], keep_void=True)
     voided = frozenset(all_regs["individual_id"]) - frozenset(records["wp_registrations"]["individual_id"])
@@ -584,7 +598,7 @@ class _Context:
     # ---------------------------------------------------------------- inputs
     def _wages(self) -> None:
         w = self.truth.wages
-        if self.s.wage_match == "reported_ssn":
+        if self.s.wage_match in ("reported_ssn", "record_ssn"):
             ssn = self.truth.people[["person_id", "ssn"]].astype({"ssn": str})
             w = w.drop(columns=["person_id"]).merge(ssn, left_on="reported_ssn", right_on="ssn", how="inner")
         w = w.assign(q=w["year"].astype(int) * 4 + w["quarter"].astype(int) - 1)
