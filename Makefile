@@ -51,6 +51,9 @@ demo: $(STAMP)
 	@echo "landing zone:  $(abspath var/demo/landing)"
 	@echo "ground truth:  $(abspath var/demo/truth)"
 	@echo "warehouse:     $(abspath var/warehouse)"
+	@echo "analytics:     $(abspath var/warehouse/analytics.duckdb)  $(abspath var/warehouse/parquet)"
+	@echo "dictionary:    $(abspath var/warehouse/docs/data_dictionary.md)"
+	@echo "reports:       $(abspath var/warehouse/reports/performance_report.xlsx)  $(abspath var/warehouse/reports/performance_report.html)"
 	@echo "dagster home:  $(DAGSTER_HOME)   (make dev to browse the run)"
 
 run: $(STAMP) $(INSTANCE_YAML)

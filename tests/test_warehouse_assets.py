@@ -209,3 +209,21 @@ def test_assets_metadata_and_logs_carry_no_identity_values(nights: dict[str, obj
     assert not SSN_SHAPED.findall(text)
     words = set(re.findall(r"[A-Z][A-Za-z'-]+", text.upper()))
     assert not (words & names), sorted(words & names)[:5]
+
+
+def test_analysts_can_read_the_zone_through_sqlalchemy(nights: dict[str, object]) -> None:
+    import pandas as pd
+    import sqlalchemy as sa
+
+    path = Path(str(nights["wh"])) / ANALYTICS_DB
+    engine = sa.create_engine(f"duckdb:///{path}", connect_args={"read_only": True})
+    try:
+        names = sa.inspect(engine).get_table_names()
+        assert {"indicators", "coenrollment", "participation", "data_dictionary"} <= set(names)
+        with engine.connect() as conn:
+            df = pd.read_sql(
+                sa.text("SELECT program, count(*) AS n FROM participation GROUP BY program"), conn
+            )
+        assert set(df["program"]) <= {"ADULT", "DW", "YOUTH", "ADULT_ED", "WP", "VR"} and df["n"].sum() > 0
+    finally:
+        engine.dispose()
