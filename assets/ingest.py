@@ -31,6 +31,7 @@ from pipelines.resources import WAREHOUSE_WRITER_POOL, PipelinePaths
 from quality_checks.volume import volume_bounds
 from sources.layout import FileLayout, SystemLayout
 from warehouse.ingest import LoadReport, connect, delta_history, ingest, loaded_by_run, run_files
+from warehouse.privacy import record_writes
 
 INGEST_GROUP = "ingest"
 DROPS_ACCEPTED = "drops_accepted"
@@ -105,9 +106,19 @@ def build_ingest_asset(system: SystemLayout, start: dt.date) -> AssetsDefinition
     )
     def _ingest(context: AssetExecutionContext, paths: PipelinePaths) -> MaterializeResult:
         up_to = drop_name(system.period, context.partition_key_range.end)
+        started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         report = ingest(
             paths.landing, paths.warehouse, systems=[system.system], up_to=up_to, run_id=context.run.run_id
         )
+        con = connect(paths.warehouse)
+        try:
+            tables = ["load_audit", "quarantine"]
+            tables += [f"{kind}_{f.file_type}" for f in system.files for kind in ("hist", "cur", "stg")]
+            record_writes(
+                con, context.run.run_id, context.asset_key.to_user_string(), tables, started_at=started
+            )
+        finally:
+            con.close()
         for f in report.rejected:
             context.log.warning(f"REJECTED {f.file_name}: {f.reason}")
         totals = report.totals()

@@ -8,10 +8,12 @@ from linkage.diagnostics import run_diagnostics
 from pipelines.resources import WAREHOUSE_WRITER_POOL, LinkagePolicy, PipelinePaths, run_as_of
 from warehouse.ingest import connect
 from warehouse.linkage import link
+from warehouse.privacy import audited_writes
 
 CUSTOMERS = AssetKey(["linkage", "customers"])
 LINKAGE_GROUP = "linkage"
 REPORT = "linkage_report.html"
+LINKAGE_TABLES = ["customer_xref", "customer_identity", "customer_id_history", "linkage_runs", "review_queue"]
 
 
 @asset(
@@ -29,7 +31,8 @@ def customers(
     run_date = run_as_of(dict(context.run.tags), paths)
     con = connect(paths.warehouse)
     try:
-        out = link(con, paths.warehouse, run_date, context.run.run_id, linkage.config())
+        with audited_writes(con, context.run.run_id, context.asset_key.to_user_string(), LINKAGE_TABLES):
+            out = link(con, paths.warehouse, run_date, context.run.run_id, linkage.config())
     finally:
         con.close()
     c = out.counts

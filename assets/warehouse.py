@@ -9,7 +9,14 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from assets.ingest import ingest_asset_key
 from assets.linkage import CUSTOMERS
-from pipelines.resources import WAREHOUSE_WRITER_POOL, PipelinePaths, ReportingPolicy, run_as_of
+from pipelines.resources import (
+    WAREHOUSE_WRITER_POOL,
+    PipelinePaths,
+    PostgresTarget,
+    ReportingPolicy,
+    run_as_of,
+)
+from warehouse.coenrollment import TABLES as COENROLLMENT_TABLES
 from warehouse.coenrollment import CoenrollmentSettings, build_coenrollment
 from warehouse.demographics import build_demographics
 from warehouse.indicators import build_indicator_tables
@@ -18,6 +25,8 @@ from warehouse.outcomes import build_wages
 from warehouse.performance_report import write_reports
 from warehouse.periods import build_periods
 from warehouse.pirl import build_pirl, write_pirl_csv
+from warehouse.postgres_target import publish_postgres
+from warehouse.privacy import audited_writes
 from warehouse.publish import publish_analytics
 
 WAREHOUSE_GROUP = "warehouse"
@@ -29,6 +38,7 @@ COENROLLMENT = AssetKey(["warehouse", "coenrollment"])
 PIRL = AssetKey(["warehouse", "pirl"])
 ANALYTICS = AssetKey(["analytics", "published"])
 REPORTS = AssetKey(["reports", "performance"])
+POSTGRES = AssetKey(["analytics", "postgres"])
 PIRL_CSV = "pirl/pirl.csv"
 WAGE_SYSTEM = "ui_wages"
 
@@ -62,7 +72,13 @@ def participation(
 ) -> MaterializeResult:
     con = connect(paths.warehouse)
     try:
-        stats = build_periods(con, _as_of(context, paths), reporting.periods())
+        with audited_writes(
+            con,
+            context.run.run_id,
+            context.asset_key.to_user_string(),
+            ["participation", "reportable_individuals"],
+        ):
+            stats = build_periods(con, _as_of(context, paths), reporting.periods())
     finally:
         con.close()
     context.log.info(
@@ -84,7 +100,13 @@ def participation(
 def wages(context: AssetExecutionContext, paths: PipelinePaths) -> MaterializeResult:
     con = connect(paths.warehouse)
     try:
-        stats = build_wages(con)
+        with audited_writes(
+            con,
+            context.run.run_id,
+            context.asset_key.to_user_string(),
+            ["wages_by_customer_quarter", "wages_by_customer_employer_quarter", "wage_quarters"],
+        ):
+            stats = build_wages(con)
         quarters = [f"{y}Q{q}" for y, q in con.execute("SELECT year, quarter FROM wage_quarters").fetchall()]
     finally:
         con.close()
@@ -113,7 +135,13 @@ def wages(context: AssetExecutionContext, paths: PipelinePaths) -> MaterializeRe
 def demographics(context: AssetExecutionContext, paths: PipelinePaths) -> MaterializeResult:
     con = connect(paths.warehouse)
     try:
-        stats = build_demographics(con, _as_of(context, paths))
+        with audited_writes(
+            con,
+            context.run.run_id,
+            context.asset_key.to_user_string(),
+            ["customer_demographics", "period_characteristics"],
+        ):
+            stats = build_demographics(con, _as_of(context, paths))
     finally:
         con.close()
     context.log.info(f"characteristics: {stats}")
@@ -134,7 +162,13 @@ def indicators(
 ) -> MaterializeResult:
     con = connect(paths.warehouse)
     try:
-        tables = build_indicator_tables(con, _as_of(context, paths), reporting.indicators())
+        with audited_writes(
+            con,
+            context.run.run_id,
+            context.asset_key.to_user_string(),
+            ["indicators", "indicators_quarterly", "indicator_breakdowns"],
+        ):
+            tables = build_indicator_tables(con, _as_of(context, paths), reporting.indicators())
     finally:
         con.close()
     annual = tables.annual
@@ -178,7 +212,10 @@ def coenrollment(
     con = connect(paths.warehouse)
     try:
         settings = CoenrollmentSettings(suppression_threshold=reporting.suppression_threshold)
-        stats = build_coenrollment(con, _as_of(context, paths), settings)
+        with audited_writes(
+            con, context.run.run_id, context.asset_key.to_user_string(), list(COENROLLMENT_TABLES)
+        ):
+            stats = build_coenrollment(con, _as_of(context, paths), settings)
         latest = con.execute(
             "SELECT programs, customers, suppressed FROM coenrollment WHERE program_year = "
             "(SELECT max(program_year) FROM coenrollment) ORDER BY customers DESC"
@@ -210,7 +247,8 @@ def coenrollment(
 def pirl(context: AssetExecutionContext, paths: PipelinePaths) -> MaterializeResult:
     con = connect(paths.warehouse)
     try:
-        stats = build_pirl(con, _as_of(context, paths))
+        with audited_writes(con, context.run.run_id, context.asset_key.to_user_string(), ["pirl"]):
+            stats = build_pirl(con, _as_of(context, paths))
         out = paths.warehouse / PIRL_CSV
         out.parent.mkdir(mode=0o700, exist_ok=True)
         write_pirl_csv(con, out)
@@ -263,4 +301,27 @@ def reports(
     context.log.info(f"reports written: {files.xlsx} and {files.html}")
     return MaterializeResult(
         metadata={"xlsx": MetadataValue.path(str(files.xlsx)), "html": MetadataValue.path(str(files.html))}
+    )
+
+
+@asset(
+    key=POSTGRES,
+    deps=[ANALYTICS],
+    group_name=WAREHOUSE_GROUP,
+    kinds={"postgres"},
+    description="The analytics zone also published to PostgreSQL (only when WW_POSTGRES_URL is set): "
+    "a schema swapped in whole, readable by the read-only analyst role and by nothing else of ours.",
+)
+def postgres(
+    context: AssetExecutionContext, paths: PipelinePaths, postgres_target: PostgresTarget
+) -> MaterializeResult:
+    rows = publish_postgres(
+        paths.warehouse,
+        postgres_target.url,
+        schema=postgres_target.schema_name,
+        analyst_role=postgres_target.analyst_role,
+    )
+    context.log.info(f"published {len(rows)} tables to PostgreSQL schema {postgres_target.schema_name}")
+    return MaterializeResult(
+        metadata={"schema": postgres_target.schema_name, "tables": MetadataValue.json(rows)}
     )

@@ -32,11 +32,12 @@ from assets.warehouse import (
     indicators,
     participation,
     pirl,
+    postgres,
     reports,
     wages,
 )
 from pipelines.planning import NIGHTLY_JOB, QUARTERLY_JOB
-from pipelines.resources import WAREHOUSE_TAG, LinkagePolicy, PipelinePaths, ReportingPolicy
+from pipelines.resources import WAREHOUSE_TAG, LinkagePolicy, PipelinePaths, PostgresTarget, ReportingPolicy
 from pipelines.sensors import build_landing_arrival_sensor
 from pipelines.settings import Settings
 from sources.layout import load_layouts
@@ -55,11 +56,14 @@ def build_defs(settings: Settings) -> Definitions:
     daily_systems = [s for s in layouts if s.period == "daily"]
     quarterly_systems = [s for s in layouts if s.period == "quarterly"]
     person_records = build_person_records_asset(layouts)
+    # the PostgreSQL target only exists where a state configured one
+    warehouse_assets = [*WAREHOUSE_ASSETS, postgres] if settings.postgres_url else list(WAREHOUSE_ASSETS)
+    extra_resources = {"postgres_target": PostgresTarget.from_env()} if settings.postgres_url else {}
     tags = {WAREHOUSE_TAG: str(settings.warehouse)}
     nightly_job = define_asset_job(
         NIGHTLY_JOB,
         selection=AssetSelection.assets(*(["staging", s.system] for s in daily_systems))
-        | AssetSelection.assets(person_records, landing_inventory, customers, *WAREHOUSE_ASSETS),
+        | AssetSelection.assets(person_records, landing_inventory, customers, *warehouse_assets),
         partitions_def=daily,
         tags=tags,
         description="The nightly run: verify the landing zone, load every pending nightly drop up to the "
@@ -75,7 +79,7 @@ def build_defs(settings: Settings) -> Definitions:
     )
     nightly_schedule = build_nightly_schedule(nightly_job, settings)
     return Definitions(
-        assets=[landing_inventory, *ingest_assets, person_records, customers, *WAREHOUSE_ASSETS],
+        assets=[landing_inventory, *ingest_assets, person_records, customers, *warehouse_assets],
         asset_checks=[landing_drops_verified, *build_quality_checks(layouts)],
         jobs=[nightly_job, quarterly_job],
         schedules=[nightly_schedule],
@@ -88,6 +92,7 @@ def build_defs(settings: Settings) -> Definitions:
             "paths": PipelinePaths.from_settings(settings),
             "linkage": LinkagePolicy.from_settings(settings),
             "reporting": ReportingPolicy.from_settings(settings),
+            **extra_resources,
         },
     )
 

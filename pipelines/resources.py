@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, EnvVar
 
 from linkage.model import LinkageSettings
 from pipelines.settings import Settings
 from warehouse.indicators import IndicatorSettings
 from warehouse.linkage import LinkageConfig
 from warehouse.periods import PeriodPolicy
+from warehouse.privacy import PrivacyConfig, RestrictedKey, TokenKey, configure_process
 
 WAREHOUSE_WRITER_POOL = "warehouse_writer"
 """Concurrency pool of every asset that writes the warehouse (limit 1, see dagster.yaml)."""
@@ -33,6 +34,9 @@ class PipelinePaths(ConfigurableResource):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PipelinePaths:
+        """The resource for `settings`; also hands the settings' keys to this process (see
+        `privacy_config`), so that `connect()` and `publish_analytics()` use them unchanged."""
+        configure_process(privacy_config(settings))
         return cls(
             landing_dir=str(settings.landing),
             warehouse_dir=str(settings.warehouse),
@@ -127,3 +131,41 @@ def run_as_of(run_tags: dict[str, str], paths: PipelinePaths) -> date:
             except ValueError:
                 continue  # a quarterly partition (2024Q3) names no night
     return date.today()
+
+
+def privacy_config(settings: Settings) -> PrivacyConfig:
+    """The token and restricted-zone keys the settings name, loaded and checked (a key file must be
+    0600 and the pipeline user's). Not a resource field: resource config is shown in Dagster's UI
+    and stored with every run, a key must be neither. Each process that loads the definitions
+    (code server, run and step workers, the CLI) builds its resources with `from_settings`, which
+    configures the process with these keys: the least invasive path, no asset or `connect()`
+    caller changes."""
+    token: TokenKey | None = None
+    if settings.hmac_key is not None:
+        token = TokenKey.from_text(settings.hmac_key, "WW_HMAC_KEY")
+    elif settings.hmac_key_file is not None:
+        token = TokenKey.from_file(settings.hmac_key_file)
+    restricted: RestrictedKey | None = None
+    if settings.restricted_key is not None:
+        restricted = RestrictedKey.from_text(settings.restricted_key, "WW_RESTRICTED_KEY")
+    elif settings.restricted_key_file is not None:
+        restricted = RestrictedKey.from_file(settings.restricted_key_file)
+    return PrivacyConfig(token_key=token, restricted_key=restricted)
+
+
+POSTGRES_URL_VAR = "WW_POSTGRES_URL"
+
+
+class PostgresTarget(ConfigurableResource):
+    """Where the analytics zone is also published (WW_POSTGRES_URL), and to which schema and role.
+
+    The URL is configured as an `EnvVar`: Dagster shows and stores the variable's name, not the
+    URL (which may carry a password)."""
+
+    url: str
+    schema_name: str = "analytics"
+    analyst_role: str = "analyst"
+
+    @classmethod
+    def from_env(cls) -> PostgresTarget:
+        return cls(url=EnvVar(POSTGRES_URL_VAR))

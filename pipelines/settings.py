@@ -22,8 +22,16 @@ repository so that `python -c "import pipelines.definitions"` works with nothing
 | `WW_EXIT_AFTER_DAYS` | days without a qualifying service or class after which a period exits | `90` |
 | `WW_AE_HOURS_THRESHOLD` | Adult Ed contact hours that make a participant | `12` |
 | `WW_SUPPRESSION_THRESHOLD` | published cells resting on fewer individuals are shown as `**` | `10` |
+| `WW_HMAC_KEY` | key of the published tokens (`customers.ssn_token`, period and employer keys): hex or base64, at least 32 bytes; share it only with agencies that join on `ssn_token` | unset |
+| `WW_HMAC_KEY_FILE` | the same key in a file (mode 0600 or stricter, owned by the pipeline's user) | unset: a random key generated once into `<warehouse>/keys/hmac.key` (demo only; production sets one of the two) |
+| `WW_RESTRICTED_KEY` | encrypts `restricted.duckdb` at rest (DuckDB AES-GCM; needs DuckDB's httpfs extension installed); at least 32 characters | unset (not encrypted) |
+| `WW_RESTRICTED_KEY_FILE` | the same key in a file (mode 0600 or stricter, owned by the pipeline's user) | unset |
+| `WW_POSTGRES_URL` | also publish the analytics zone to PostgreSQL (`postgresql://user:pw@host/db`; schema `analytics`, read-only role `analyst`) | unset (no PostgreSQL target) |
 | `DAGSTER_HOME` | Dagster instance directory (holds `dagster.yaml`) | `var/dagster_home` |
 | `WW_DAGSTER_STORAGE` | run/event/schedule SQLite storage of the local instance | `$DAGSTER_HOME` |
+
+Keys are secrets: `Settings` keeps them out of its `repr`, and only file paths (never key text)
+may be shown. A key file is checked (mode, owner) when `pipelines.resources` loads it.
 """
 
 from __future__ import annotations
@@ -77,6 +85,15 @@ class Settings:
     exit_after_days: int = 90
     adult_ed_hours_threshold: float = 12.0
     suppression_threshold: int = 10
+    hmac_key: str | None = field(default=None, repr=False)
+    """WW_HMAC_KEY as given (secret: never shown)."""
+    hmac_key_file: Path | None = None
+    restricted_key: str | None = field(default=None, repr=False)
+    """WW_RESTRICTED_KEY as given (secret: never shown)."""
+    restricted_key_file: Path | None = None
+    postgres_url: str | None = field(default=None, repr=False)
+    """WW_POSTGRES_URL (it may hold a password: never shown). Dagster resolves it again at run time
+    from the environment (`EnvVar`), so the URL is not stored with the runs either."""
 
     def __post_init__(self) -> None:
         fields = self.nightly_cron.split()
@@ -115,7 +132,19 @@ class Settings:
             raise SettingsError(
                 f"WW_SENSOR_INTERVAL_SECONDS must be at least 5, got {self.sensor_interval_seconds}"
             )
-        for name in ("landing", "warehouse", "dagster_home", "shared_dir", "dagster_storage"):
+        if self.hmac_key is not None and self.hmac_key_file is not None:
+            raise SettingsError("set WW_HMAC_KEY or WW_HMAC_KEY_FILE, not both")
+        if self.restricted_key is not None and self.restricted_key_file is not None:
+            raise SettingsError("set WW_RESTRICTED_KEY or WW_RESTRICTED_KEY_FILE, not both")
+        for name in (
+            "landing",
+            "warehouse",
+            "dagster_home",
+            "shared_dir",
+            "dagster_storage",
+            "hmac_key_file",
+            "restricted_key_file",
+        ):
             value = getattr(self, name)
             if value is not None and not value.is_absolute():
                 object.__setattr__(self, name, _path(value))
@@ -183,6 +212,19 @@ class Settings:
             if not Path(v).is_absolute():
                 raise SettingsError(f"DAGSTER_HOME must be an absolute path, got {v!r}")
             kwargs["dagster_home"] = _path(v)
+        for var, key in (
+            ("WW_HMAC_KEY", "hmac_key"),
+            ("WW_RESTRICTED_KEY", "restricted_key"),
+            ("WW_POSTGRES_URL", "postgres_url"),
+        ):
+            if (v := text(var)) is not None:
+                kwargs[key] = v
+        for var, key in (
+            ("WW_HMAC_KEY_FILE", "hmac_key_file"),
+            ("WW_RESTRICTED_KEY_FILE", "restricted_key_file"),
+        ):
+            if (v := text(var)) is not None:
+                kwargs[key] = _path(v)
         if (v := text("WW_DAGSTER_STORAGE")) is not None:
             if not Path(v).is_absolute():
                 raise SettingsError(f"WW_DAGSTER_STORAGE must be an absolute path, got {v!r}")

@@ -37,6 +37,12 @@ landing root) rejects the drop with a reason naming the file, and a directory no
 describes is rejected as a whole. A drop whose every file verified is VERIFIED; otherwise every
 file of it is REJECTED: the file at fault with what mismatched, its siblings as held back.
 
+Every path read must be a regular file or directory inside the landing root once symlinks are
+resolved (a symlink within the zone is followed; one leading out, a broken one or a loop is
+rejected), and every name a plain one: no `.`/`..`, NUL, path separator, hidden (dot) name or
+control character; drop directories match `<YYYYMMDD>` / `<YYYY>Q<n>` whole, in ASCII digits.
+Reasons quote a bad name with `repr`, so no name can forge lines in a log or the inventory.
+
 No Dagster here: `assets.landing` wraps this module, the sensor uses `complete_drops`.
 """
 
@@ -105,8 +111,9 @@ class ControlFileError(ValueError):
 
 CONTROL_SUFFIX = ".ctl"
 
-_DAILY_PERIOD = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-_QUARTER_PERIOD = re.compile(r"^(\d{4})Q([1-4])$")
+# ASCII digits only, matched whole (fullmatch: `$` alone would accept a trailing newline).
+_DAILY_PERIOD = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
+_QUARTER_PERIOD = re.compile(r"([0-9]{4})Q([1-4])")
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _BOM = codecs.BOM_UTF8
 _CHUNK = 1 << 20
@@ -210,8 +217,8 @@ def _period_problem(system: SystemLayout, period: str) -> str | None:
     """Why `period` is not a valid drop directory name for `system` (None if it is)."""
     where = f"drop directory {system.system}/{period}"
     if system.period == "quarterly":
-        return None if _QUARTER_PERIOD.match(period) else f"{where} is not named <YYYY>Q<1-4>"
-    match = _DAILY_PERIOD.match(period)
+        return None if _QUARTER_PERIOD.fullmatch(period) else f"{where} is not named <YYYY>Q<1-4>"
+    match = _DAILY_PERIOD.fullmatch(period)
     if not match:
         return f"{where} is not named <YYYYMMDD>"
     try:
@@ -223,7 +230,7 @@ def _period_problem(system: SystemLayout, period: str) -> str | None:
 
 def _period_date(system: SystemLayout, period: str) -> date | None:
     """The extract date of a daily drop (None for a quarterly one)."""
-    match = _DAILY_PERIOD.match(period)
+    match = _DAILY_PERIOD.fullmatch(period)
     if system.period != "daily" or not match:
         return None
     return date(int(match[1]), int(match[2]), int(match[3]))
@@ -788,14 +795,42 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or path.is_relative_to(root)
 
 
+def _name_problem(name: str) -> str | None:
+    """Why a name found in the landing zone is not one a sender may use (None if it may).
+
+    Only plain names: no `.`/`..`, no NUL or path separator, no hidden (dot) names, no control
+    characters (a newline in a name would forge lines in the logs and the inventory)."""
+    if name in ("", ".", ".."):
+        return f"{name!r} is not a file name"
+    if "\0" in name or "/" in name or "\\" in name:
+        return f"name {name!r} holds a NUL or a path separator"
+    if name.startswith("."):
+        return f"hidden name {name!r} (senders deliver plain names; a dot name is often a partial transfer)"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return f"name {name!r} holds control characters"
+    return None
+
+
+def _shown(entry: Path) -> str:
+    """A name as it may go into a reason: as is when printable, else quoted (escaped) by repr."""
+    return entry.name if entry.name.isprintable() else repr(entry.name)
+
+
 def _escape_problem(entry: Path, root: Path) -> str | None:
-    """Why `entry` may not be read as part of the landing zone (None if it may)."""
-    if entry.is_symlink():
-        target = entry.resolve()
-        if not _inside(target, root):
-            return f"symlink points outside the landing zone (to {target})"
-        if not target.exists():
-            return f"symlink is broken (to {target})"
+    """Why `entry` may not be read as part of the landing zone (None if it may): a bad name, or a
+    path that resolves (through symlinks, at any depth) outside the landing root or nowhere."""
+    problem = _name_problem(entry.name)
+    if problem is not None:
+        return problem
+    try:
+        target = entry.resolve(strict=False)
+    except (OSError, RuntimeError):  # a symlink loop
+        return "symlink loop or unreadable path"
+    if not _inside(target, root):
+        what = "symlink points" if entry.is_symlink() else "path resolves"
+        return f"{what} outside the landing zone (to {target})"
+    if entry.is_symlink() and not target.exists():
+        return f"symlink is broken (to {target})"
     return None
 
 
@@ -817,7 +852,7 @@ def _drop_verdict(system: str, name: str, path: Path, files: Sequence[DeliveredF
     rejected = [f for f in files if f.status is Status.REJECTED]
     if not rejected:
         return Drop(system, name, path, Status.VERIFIED, tuple(files))
-    culprits = ", ".join(f.name or f.relpath for f in rejected)
+    culprits = ", ".join(_shown(f.path) if f.name else f.relpath for f in rejected)
     held = tuple(
         f
         if f.status is Status.REJECTED
@@ -841,7 +876,9 @@ def _verify_drop_dir(root: Path, system: SystemLayout, drop_dir: Path) -> Drop:
     if problem is None:
         problem = _period_problem(system, name)
     if problem is not None:
-        reason = problem if problem.startswith("drop directory") else f"{sys_name}/{name}: {problem}"
+        reason = (
+            problem if problem.startswith("drop directory") else f"{sys_name}/{_shown(drop_dir)}: {problem}"
+        )
         return Drop(sys_name, name, drop_dir, Status.REJECTED, (), reason)
 
     entries = sorted(drop_dir.iterdir(), key=lambda p: p.name)
@@ -849,7 +886,7 @@ def _verify_drop_dir(root: Path, system: SystemLayout, drop_dir: Path) -> Drop:
     specs = _files_of(system, name)
     files: list[DeliveredFile] = []
     for entry in entries:
-        where = f"{sys_name}/{name}/{entry.name}"
+        where = f"{sys_name}/{name}/{_shown(entry)}"
         problem = _escape_problem(entry, root)
         if problem is None and not entry.is_file():
             problem = "not a regular file"
@@ -927,7 +964,7 @@ def discover_drops(landing_root: Path | str, layouts: Sequence[SystemLayout] | N
         if problem is None and not entry.is_dir():
             problem = "not a directory"
         if problem is not None or system is None:
-            drops.append(Drop(entry.name, "", entry, Status.REJECTED, (), f"{entry.name}: {problem}"))
+            drops.append(Drop(entry.name, "", entry, Status.REJECTED, (), f"{_shown(entry)}: {problem}"))
             continue
         for drop_dir in sorted(entry.iterdir(), key=lambda p: p.name):
             drops.append(_verify_drop_dir(root, system, drop_dir))
@@ -942,8 +979,9 @@ def verify_drop(
 ) -> Drop:
     """Verify the one drop `<system>/<period>` named relative to the landing root.
 
-    A path that is absolute, climbs with `..`, or resolves (through symlinks) outside the
-    landing root is refused as REJECTED, naming the path; so is a system no layout describes.
+    A path that is absolute, climbs with `..`, holds a NUL, a hidden or control-character name,
+    or resolves (through symlinks) outside the landing root is refused as REJECTED, naming the
+    path; so is a system no layout describes.
     """
     catalog = _catalog(layouts)
     root = _require_root(Path(landing_root))
@@ -959,6 +997,16 @@ def verify_drop(
             Status.REJECTED,
             (),
             f"{rel}: path leaves the landing zone ('..' or absolute path); refused",
+        )
+    bad_part = next((p for p in parts if _name_problem(p) is not None), None)
+    if bad_part is not None:
+        return Drop(
+            system,
+            name,
+            root / rel,
+            Status.REJECTED,
+            (),
+            f"{str(rel)!r}: {_name_problem(bad_part)}; refused",
         )
     layout = catalog.by_name.get(system)
     if len(parts) != 2 or layout is None:

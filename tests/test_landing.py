@@ -258,6 +258,125 @@ def test_dotdot_path_is_refused(landing: Path, tmp_path: Path) -> None:
     assert verify_drop(landing, "wp/20240301").status is Status.VERIFIED
 
 
+# ------------------------------------------------------------------- names and paths (issue 6)
+
+
+def test_a_symlink_out_of_the_zone_is_recorded_and_valid_drops_still_load(
+    landing: Path, tmp_path: Path
+) -> None:
+    from warehouse.ingest import audit_frame, connect, ingest
+
+    outside = tmp_path / "secret.tsv"  # e.g. a file of another system the pipeline may read
+    students = landing / "adult_ed" / "20240301" / "ae_students_20240301.tsv"
+    outside.write_bytes(students.read_bytes())
+    students.unlink()
+    students.symlink_to(outside)
+    report = ingest(landing, tmp_path / "wh")
+    con = connect(tmp_path / "wh", read_only=True)
+    try:
+        audit = audit_frame(con)
+        loaded_ae = con.execute("SELECT count(*) FROM hist_ae_students").fetchall()[0][0]
+    finally:
+        con.close()
+    row = audit[audit["file_name"] == "adult_ed/20240301/ae_students_20240301.tsv"].iloc[0]
+    assert row["status"] == "REJECTED"
+    assert "adult_ed/20240301/ae_students_20240301.tsv" in row["reason"]
+    assert "outside the landing zone" in row["reason"] and str(outside) in row["reason"]
+    assert loaded_ae == 0  # nothing of the drop was read
+    # the other five systems' drops (1 + 1 + 2 + 2 + 2 files) loaded as before
+    loaded = audit[audit["status"] == "LOADED"]
+    assert set(loaded["source_system"]) == {"ui", "ui_wages", "wp", "title1", "vr"}
+    assert len(loaded) == 8 and report.by_status()["LOADED"] == 8
+
+
+def test_a_symlink_chain_leading_out_is_rejected(landing: Path, tmp_path: Path) -> None:
+    # drop file -> a link inside the zone -> a file outside: the final target is what counts
+    outside = tmp_path / "elsewhere.tsv"
+    students = landing / "adult_ed" / "20240301" / "ae_students_20240301.tsv"
+    outside.write_bytes(students.read_bytes())
+    hop = landing / "adult_ed" / "hop"
+    hop.symlink_to(outside)
+    students.unlink()
+    students.symlink_to(hop)
+    drops = _drops(landing)
+    bad = _file(drops["adult_ed/20240301"], students.name)
+    assert bad.status is Status.REJECTED and "outside the landing zone" in bad.reason
+
+
+def test_a_symlinked_system_directory_outside_is_rejected(landing: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "wp_elsewhere"
+    (landing / "wp").rename(elsewhere)
+    (landing / "wp").symlink_to(elsewhere, target_is_directory=True)
+    drops = _drops(landing)
+    assert not any(k.startswith("wp/") for k in drops)  # nothing under it is read
+    assert drops["wp"].status is Status.REJECTED
+    reason = drops["wp"].reason or ""
+    assert "wp" in reason and "outside the landing zone" in reason
+
+
+def test_a_symlink_loop_is_rejected_not_fatal(landing: Path) -> None:
+    loop = landing / "vr" / "20240301" / "VR_CASES_20240301.TXT"
+    loop.unlink()
+    loop.symlink_to(loop.with_name("VR_LOOP"))
+    loop.with_name("VR_LOOP").symlink_to(loop)
+    drop = _drops(landing)["vr/20240301"]
+    assert drop.status is Status.REJECTED
+    assert "loop" in _file(drop, loop.name).reason
+
+
+@pytest.mark.parametrize(
+    ("relative", "expected"),
+    [
+        ("wp/../../secrets", "leaves the landing zone"),
+        ("wp\\..\\..\\secrets", "leaves the landing zone"),  # Windows separators are separators
+        ("wp/20240301\x00", "NUL"),
+        ("wp/.20240301", "hidden name"),
+        ("wp/20240301\nREJECTED forged", "control characters"),
+    ],
+)
+def test_traversal_and_odd_names_are_refused(landing: Path, relative: str, expected: str) -> None:
+    drop = verify_drop(landing, relative)
+    assert drop.status is Status.REJECTED
+    reason = drop.reason or ""
+    assert expected in reason
+    assert "\n" not in reason  # a name cannot forge a line in a log or the inventory
+
+
+def test_a_hidden_file_rejects_its_drop(landing: Path) -> None:
+    (landing / "wp" / "20240301" / ".wp_services_20240301.csv.part").write_bytes(b"partial")
+    drop = _drops(landing)["wp/20240301"]
+    assert drop.status is Status.REJECTED
+    reason = drop.reason or ""
+    assert "wp/20240301/.wp_services_20240301.csv.part" in reason and "hidden name" in reason
+    # the sensor sees a drop still arriving, not a complete one
+    assert "wp/20240301" not in {a.key for a in complete_drops(landing)}
+
+
+def test_a_file_name_with_a_newline_is_quoted_in_the_reason(landing: Path) -> None:
+    (landing / "title1" / "20240301" / "t1_outcomes_20240301.csv\nVERIFIED").write_bytes(b"x")
+    drop = _drops(landing)["title1/20240301"]
+    assert drop.status is Status.REJECTED
+    reason = drop.reason or ""
+    assert "control characters" in reason and "\n" not in reason
+    assert all("\n" not in (f.reason or "") for f in drop.files)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("20240301\n", "control characters"),  # `$` alone would accept the trailing newline
+        ("\u0662\u0660\u0662\u0664\u0660\u0663\u0660\u0661", "is not named <YYYYMMDD>"),  # `\\d` takes these
+    ],
+)
+def test_a_drop_directory_must_be_named_in_plain_ascii_digits(
+    landing: Path, name: str, expected: str
+) -> None:
+    (landing / "vr" / name).mkdir()
+    rejected = [d for d in discover_drops(landing) if d.system == "vr" and d.name == name]
+    assert len(rejected) == 1 and rejected[0].status is Status.REJECTED
+    assert expected in (rejected[0].reason or "") and "\n" not in (rejected[0].reason or "")
+
+
 def test_missing_landing_root(tmp_path: Path) -> None:
     with pytest.raises(LandingZoneError, match="landing zone not found"):
         discover_drops(tmp_path / "nope")

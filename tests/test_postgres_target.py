@@ -300,3 +300,30 @@ def test_refuses_to_replace_a_schema_it_did_not_make(pg: PgServer, tmp_path: Pat
     assert _rows(pg, "SELECT to_regclass('theirs.keep') IS NOT NULL") == [(True,)]
     with pytest.raises(ValueError, match="public"):
         publish_postgres(tmp_path, pg.url(), schema="public", catalog=CATALOG)
+
+
+def test_the_dagster_asset_publishes_and_never_shows_the_url(pg: PgServer, tmp_path: Path) -> None:
+    from dagster import DagsterInstance, materialize
+
+    from assets.warehouse import postgres
+    from pipelines.resources import PipelinePaths, PostgresTarget
+
+    _write_zone(tmp_path, WAGES_V1)
+    zone = duckdb.connect(str(tmp_path / ANALYTICS_DB))
+    zone.execute("DROP TABLE load_audit")  # the hand-made one is not the catalog's shape
+    zone.execute("ALTER TABLE wages_by_customer_quarter ADD COLUMN employers BIGINT DEFAULT 1")
+    zone.close()
+    url = pg.url()
+    paths = PipelinePaths(landing_dir=str(tmp_path), warehouse_dir=str(tmp_path), run_date="2025-06-30")
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            [postgres],
+            resources={"paths": paths, "postgres_target": PostgresTarget(url=url, schema_name="asset_zone")},
+            instance=instance,
+        )
+        logs = "\n".join(str(e.user_message) for e in instance.all_logs(result.run_id))
+    assert result.success
+    meta = result.asset_materializations_for_node("analytics__postgres")[0].metadata
+    assert meta["tables"].value["wages_by_customer_quarter"] == len(WAGES_V1)
+    assert _rows(pg, "SELECT count(*) FROM asset_zone.wages_by_customer_quarter") == [(len(WAGES_V1),)]
+    assert url not in logs and url not in str(meta)

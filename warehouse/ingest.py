@@ -12,9 +12,12 @@ Which drops are pending is decided here, from `load_audit`, never from the orche
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
+import secrets
+import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +32,7 @@ from sources.convert import convert
 from sources.landing import DeliveredFile, Drop, Status, discover_drops
 from sources.layout import FileLayout, SystemLayout, load_layouts
 from sources.readers import ParsedFile, Reject, SchemaDriftError, read_file
+from warehouse.privacy import KeyFileError, RestrictedKey, attach_encrypted, process_config
 from warehouse.sql import ident, join_on, registered, sql
 
 T = TypeVar("T")
@@ -69,23 +73,89 @@ def restricted_path(warehouse: Path) -> Path:
 
 DUCKDB_MEMORY_LIMIT = "4GB"
 """DuckDB's own cap (it would otherwise cache up to 80% of the machine); it spills beyond it."""
+SPILL_DIR = ".tmp"
+RESTRICTED_ALIAS = "restricted"
+"""The catalog name of the restricted zone when it is attached encrypted (then the default one)."""
 
 
 def connect(
-    warehouse: Path, *, read_only: bool = False, memory_limit: str = DUCKDB_MEMORY_LIMIT
+    warehouse: Path,
+    *,
+    read_only: bool = False,
+    memory_limit: str = DUCKDB_MEMORY_LIMIT,
+    encryption_key: RestrictedKey | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """The restricted zone (PII, history, quarantine, audit); created 0600 on first use."""
+    """The restricted zone (PII, history, quarantine, audit); created 0600 on first use.
+
+    With a restricted key (`encryption_key`, else the one configured for the process from
+    WW_RESTRICTED_KEY[_FILE], see `warehouse.privacy.configure_process`) the file is encrypted
+    at rest: the connection is an in-memory database that attaches the file encrypted and makes
+    it the default catalog, so every unqualified table name works as before. Without a key the
+    file is opened directly, unencrypted, as tools and tests do.
+    """
     warehouse.mkdir(parents=True, exist_ok=True)
+    spill = _private_dir(warehouse / SPILL_DIR)
     path = restricted_path(warehouse)
-    fresh = not path.exists()
-    con = duckdb.connect(
-        str(path),
-        read_only=read_only,
-        config={"memory_limit": memory_limit, "temp_directory": str(warehouse / ".tmp")},
-    )
-    if fresh and not read_only:
-        os.chmod(path, 0o600)
+    key = encryption_key or process_config().restricted_key
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "memory_limit": memory_limit,
+        "temp_directory": str(spill),
+    }
+    if not read_only and not path.exists():
+        _create_private(path, spill, key)
+    if key is None:
+        try:
+            return duckdb.connect(str(path), read_only=read_only, config=config)
+        except duckdb.Error as exc:
+            if "encrypted" not in str(exc):
+                raise
+            raise KeyFileError(
+                f"{path} is encrypted: configure its key (WW_RESTRICTED_KEY_FILE or WW_RESTRICTED_KEY)"
+            ) from None
+    con = duckdb.connect(config=config)
+    try:
+        attach_encrypted(con, path, key, RESTRICTED_ALIAS, read_only=read_only)
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+def _private_dir(directory: Path) -> Path:
+    """A directory only the pipeline's user can enter (spill files hold restricted rows)."""
+    directory.mkdir(mode=0o700, exist_ok=True)
+    if stat.S_IMODE(directory.stat().st_mode) & 0o077:
+        os.chmod(directory, 0o700)
+    return directory
+
+
+def _create_private(path: Path, private_dir: Path, key: RestrictedKey | None) -> None:
+    """Create the empty database in a private directory, 0600, then link it into place: nobody
+    can open it before it is private (a file descriptor opened in between would outlive a chmod)."""
+    tmp = private_dir / f".{path.name}.{secrets.token_hex(6)}.new"
+    try:
+        if key is None:
+            duckdb.connect(str(tmp)).close()
+        else:
+            con = duckdb.connect()
+            try:
+                attach_encrypted(con, tmp, key, "new_restricted")
+                con.execute("USE memory")
+                con.execute("DETACH new_restricted")
+            finally:
+                con.close()
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:  # another process created it first: theirs stands
+            pass
+        except OSError:  # a file system without hard links
+            if not path.exists():
+                os.replace(tmp, path)
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
 
 
 def hist_columns(layout: FileLayout) -> list[tuple[str, str]]:

@@ -15,6 +15,11 @@ A night's zone is built beside the published one and swapped in whole:
 
 Rows are written in the catalog's `order_by` order, so a rerun on the same data writes the same
 rows in the same order.
+
+Keys that would let a reader trace a row back to a source record or a person (period ids, FEINs,
+the SSN behind `customers.ssn_token`) go out as keyed tokens: the publish queries call
+`ww_token(kind, value)`, registered on the connection for the build with the warehouse's token key
+(see `warehouse.privacy`). The key itself is never written to either zone.
 """
 
 from __future__ import annotations
@@ -36,6 +41,13 @@ import pandas as pd
 import yaml
 
 from warehouse.files import write_text_atomic
+from warehouse.privacy import (
+    TOKEN_FUNCTION,
+    TokenKey,
+    ensure_write_audit,
+    register_token_function,
+    resolve_token_key,
+)
 from warehouse.sql import has_table, ident, registered, sql
 
 CATALOG_PATH = Path(__file__).resolve().parent / "analytics_catalog.yaml"
@@ -65,6 +77,11 @@ class TableSpec:
         cols = ", ".join(ident(c) for c in self.columns)
         order = ", ".join(ident(c) for c in self.order_by) or "ALL"
         return f"SELECT {cols} FROM {source} AS src ORDER BY {order}"
+
+    @property
+    def uses_tokens(self) -> bool:
+        """Whether the publish query calls the token function (then the build needs the key)."""
+        return bool(_SOURCE_SQL.match(self.source)) and f"{TOKEN_FUNCTION}(" in sql(self.source)
 
     @property
     def source_table(self) -> str:
@@ -124,16 +141,22 @@ def publish_analytics(
     as_of: dt.date | None = None,
     required: bool = True,
     catalog: tuple[TableSpec, ...] | None = None,
+    key: TokenKey | None = None,
 ) -> PublishResult:
     """Build the analytics zone from the restricted connection `con` and swap it in.
 
     `version` names the build (the run id). With `required`, a catalog table whose restricted
     source does not exist is an error; otherwise it is skipped and listed (a partial warehouse,
-    e.g. before the first wage file).
+    e.g. before the first wage file). `key` makes the tokens; by default the key configured for
+    the process (WW_HMAC_KEY[_FILE]), else the warehouse's generated `keys/hmac.key`.
     """
     specs = catalog or load_catalog()
     _check_version(version)
     warehouse = Path(warehouse)
+    if any(s.uses_tokens for s in specs):
+        register_token_function(con, resolve_token_key(warehouse, key))
+    if any(s.source_table == "write_audit" for s in specs):
+        ensure_write_audit(con)  # published even before any step has recorded a write
     result = PublishResult(version=version)
     tmp_db = warehouse / f".{ANALYTICS_DB}.{version}.tmp"
     version_dir = warehouse / VERSIONS_DIR / version
@@ -219,7 +242,9 @@ def render_dictionary(
         + (f" (as of {as_of.isoformat()})" if as_of else "")
         + ". The same tables are in `analytics.duckdb` (DuckDB; also `SELECT * FROM data_dictionary`) and "
         "as Parquet in `parquet/<table>/data.parquet`. No names, SSNs, dates of birth or addresses: "
-        "people are `customer_id`s.",
+        "people are `customer_id`s. The only value derived from an SSN is a keyed HMAC token in `customers`, "
+        "which joins only tokens made with the same key; the other keys (`period_key`, `employer_key`, …) "
+        "are keyed tokens too. This zone is what analysts may read; the restricted zone is not theirs.",
         "",
         "| table | one row per |",
         "|---|---|",
