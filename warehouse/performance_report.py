@@ -57,8 +57,9 @@ def _split_value(frame: pd.DataFrame) -> pd.DataFrame:
     """`value` holds rates and, for the median, dollars: two columns so each gets its format."""
     out = frame.copy()
     median = out["indicator"].str.startswith("MEDIAN")
-    out.insert(out.columns.get_loc("value"), "rate", out["value"].where(~median))
-    out.insert(out.columns.get_loc("value"), "median_earnings", out["value"].where(median))
+    at = list(out.columns).index("value")
+    out.insert(at, "rate", out["value"].where(~median))
+    out.insert(at + 1, "median_earnings", out["value"].where(median))
     return out.drop(columns=["value"])
 
 
