@@ -79,14 +79,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def explain_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
-    import duckdb
-
+    from pipelines.resources import privacy_config
+    from warehouse.ingest import connect, restricted_path
     from warehouse.linkage import REVIEW_DIR, explain
+    from warehouse.privacy import configure_process
 
-    db = Path(args.warehouse) / "restricted.duckdb"
-    if not db.is_file():
+    if not restricted_path(Path(args.warehouse)).is_file():
         return _error(err, f"no warehouse at {args.warehouse} (restricted.duckdb missing)")
-    con = duckdb.connect(str(db), read_only=True)
+    configure_process(privacy_config(Settings.from_env()))  # an encrypted zone opens with its key
+    con = connect(Path(args.warehouse), read_only=True)
     try:
         result = explain(con, Path(args.warehouse), args.record_a, args.record_b)
     except (KeyError, ValueError) as exc:
