@@ -108,3 +108,28 @@ def test_the_catalog_documents_every_column_it_publishes() -> None:
         assert not {"ssn", "first_name", "last_name", "birth_date", "street", "phone", "email"} & set(
             spec.columns
         )
+
+
+def test_big_tables_are_published_as_hive_partitions(tmp_path: Path) -> None:
+    con = _restricted(tmp_path)
+    spec = TableSpec(
+        name="customers",
+        one_row_per="customer",
+        description="test customers",
+        source="customer_demographics",
+        order_by=("customer_id",),
+        columns={"customer_id": "the id", "sex": "M/F/U"},
+        partition_by=("sex",),
+    )
+    publish_analytics(con, tmp_path, "v1", catalog=(spec,))
+    root = tmp_path / PARQUET_LINK / "customers"
+    assert sorted(p.name for p in root.iterdir()) == ["sex=F", "sex=M"]
+    rows = (
+        duckdb.connect()
+        .execute(
+            "SELECT customer_id, sex FROM read_parquet(?, hive_partitioning = true) ORDER BY 1",
+            [str(root / "**" / "*.parquet")],
+        )
+        .fetchall()
+    )
+    assert rows == [(1, "M"), (2, "F")]

@@ -150,7 +150,8 @@ def test_every_catalogued_table_is_published_with_its_dictionary(nights: dict[st
             ]
             assert cols == list(spec.columns), spec.name
             parquet = con.execute(
-                "SELECT count(*) FROM read_parquet(?)", [str(wh / PARQUET_LINK / spec.name / "data.parquet")]
+                "SELECT count(*) FROM read_parquet(?, hive_partitioning = true)",
+                [str(wh / PARQUET_LINK / spec.name / "**" / "*.parquet")],
             ).fetchall()[0][0]
             rows = con.execute(f'SELECT count(*) FROM "{spec.name}"').fetchall()[0][0]
             assert parquet == rows, spec.name
