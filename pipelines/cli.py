@@ -26,7 +26,7 @@ from pipelines.planning import plan_runs
 from pipelines.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
-    from dagster import ExecuteInProcessResult
+    from dagster import DagsterInstance, ExecuteInProcessResult
 
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1
@@ -142,7 +142,14 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
     if not plan:
         print("nothing delivered: no drop in the landing zone", file=out)
         return EXIT_OK
-    with DagsterInstance.get() as instance:
+    lock = _warehouse_lock(settings.warehouse)
+    if lock is None:
+        return _error(err, f"another run is using the warehouse {settings.warehouse} (lock {LOCK_FILE} held)")
+    with lock, DagsterInstance.get() as instance:
+        for run_id in _fail_dead_runs(instance, settings):
+            print(
+                f"run {run_id} was killed before it finished: marked failed, its writer slot freed", file=out
+            )
         for planned in plan:
             job_name, first, last = planned.job, planned.first, planned.last
             job = defs.resolve_job_def(job_name)
@@ -153,7 +160,7 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
                 raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
                 tags={
-                    "ww/launched_by": "cli",
+                    LAUNCHED_BY_TAG: LAUNCHED_BY_CLI,
                     "dagster/asset_partition_range_start": first,
                     "dagster/asset_partition_range_end": last,
                 },
@@ -164,6 +171,51 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
                 _print_failures(result, err)
                 return EXIT_RUN_FAILED
     return EXIT_OK
+
+
+LOCK_FILE = ".pipeline.lock"
+LAUNCHED_BY_TAG = "ww/launched_by"
+LAUNCHED_BY_CLI = "cli"
+
+
+def _warehouse_lock(warehouse: Path) -> TextIO | None:
+    """An exclusive lock on the warehouse for the life of this command (None: another holds it).
+
+    Every CLI run holds it while it runs, so a CLI run of this warehouse found unfinished by the
+    next one that gets the lock was killed (SIGKILL, power loss): see `_fail_dead_runs`."""
+    import fcntl
+
+    handle = open(warehouse / LOCK_FILE, "a")  # noqa: SIM115 - held until the command ends
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def _fail_dead_runs(instance: DagsterInstance, settings: Settings) -> list[str]:
+    """Mark this warehouse's unfinished CLI runs failed and free their concurrency slots.
+
+    A killed in-process run stays STARTED and keeps its `warehouse_writer` slot, so every later run
+    would wait for it forever. Only runs launched by this command for this warehouse are touched
+    (runs of the UI or a daemon are the daemon's to watch), and only while this process holds the
+    warehouse lock, which every such run held while it was alive."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    from pipelines.resources import WAREHOUSE_TAG
+
+    unfinished = [DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.NOT_STARTED]
+    runs = instance.get_runs(
+        RunsFilter(
+            statuses=unfinished,
+            tags={LAUNCHED_BY_TAG: LAUNCHED_BY_CLI, WAREHOUSE_TAG: str(settings.warehouse)},
+        )
+    )
+    for run in runs:
+        instance.report_run_failed(run, message="killed before it finished; found by the next run")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    return [run.run_id for run in runs]
 
 
 def _print_summary(

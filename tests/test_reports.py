@@ -452,6 +452,11 @@ def test_upset_leaves_suppressed_combinations_out() -> None:
     # Nothing published in the latest year: no chart at all.
     only_small = _coenrollment().assign(suppressed=lambda d: d["program_year"] == 2024)
     assert charts.upset_data(only_small)[2].empty and charts.upset_chart(only_small) is None
+    # Only one program's combination published: no intersection to draw, no chart (and no crash).
+    only_wp = _coenrollment().assign(
+        suppressed=lambda d: (d["program_year"] == 2024) & (d["programs"] != "WP")
+    )
+    assert list(charts.upset_data(only_wp)[2].index) == ["WP"] and charts.upset_chart(only_wp) is None
 
 
 def test_indicator_chart_data_holds_published_values_only() -> None:

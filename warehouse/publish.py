@@ -56,7 +56,6 @@ PARQUET_LINK = "parquet"
 VERSIONS_DIR = "analytics_versions"
 DICTIONARY = Path("docs") / "data_dictionary.md"
 DICTIONARY_TABLE = "data_dictionary"
-KEEP_VERSIONS = 2
 _SOURCE_SQL = re.compile(r"^publish/[a-z_]+\.sql$")
 
 
@@ -163,6 +162,7 @@ def publish_analytics(
     if any(s.source_table == "write_audit" for s in specs):
         ensure_write_audit(con)  # published even before any step has recorded a write
     result = PublishResult(version=version)
+    _remove_debris(warehouse)
     tmp_db = warehouse / f".{ANALYTICS_DB}.{version}.tmp"
     version_dir = warehouse / VERSIONS_DIR / version
     with contextlib.suppress(FileNotFoundError):
@@ -228,9 +228,10 @@ def publish_analytics(
     dictionary_md = render_dictionary(specs, dictionary, result.rows, as_of)
     result.dictionary_path = write_text_atomic(warehouse / DICTIONARY, dictionary_md, 0o644)
     os.chmod(tmp_db, 0o644)
+    previous = _link_version(warehouse / PARQUET_LINK)
     _swap_link(warehouse / PARQUET_LINK, version_dir / PARQUET_LINK)
     os.replace(tmp_db, warehouse / ANALYTICS_DB)
-    _prune_versions(warehouse / VERSIONS_DIR, keep=version)
+    _prune_versions(warehouse / VERSIONS_DIR, keep={version, *([previous] if previous else [])})
     result.analytics_path = warehouse / ANALYTICS_DB
     result.parquet_path = warehouse / PARQUET_LINK
     return result
@@ -293,10 +294,27 @@ def _swap_link(link: Path, target: Path) -> None:
     os.replace(tmp, link)
 
 
-def _prune_versions(versions: Path, keep: str) -> None:
-    """Keep the current and the previous version (a reader may still be scanning it)."""
-    dirs = sorted((d for d in versions.iterdir() if d.is_dir()), key=lambda d: d.stat().st_mtime_ns)
-    survivors = {keep, *(d.name for d in dirs[-KEEP_VERSIONS:])}
-    for d in dirs:
-        if d.name not in survivors:
+def _link_version(link: Path) -> str | None:
+    """The version the `parquet` link points at now (None: no link yet)."""
+    if not link.is_symlink():
+        return None
+    return Path(os.readlink(link)).parent.name
+
+
+def _remove_debris(warehouse: Path) -> None:
+    """What a build killed mid-way left: its temporary database and a partial version directory
+    (any version the `parquet` link does not point at is either that or already superseded)."""
+    for stale in warehouse.glob(f".{ANALYTICS_DB}.*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+    for stale in warehouse.glob(f".{ANALYTICS_DB}.*.tmp.wal"):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+
+
+def _prune_versions(versions: Path, keep: set[str]) -> None:
+    """Keep the version just published and the one it replaced (a reader may still be scanning
+    it); everything else is older, or debris of a killed build."""
+    for d in versions.iterdir():
+        if d.is_dir() and d.name not in keep:
             shutil.rmtree(d, ignore_errors=True)

@@ -284,6 +284,8 @@ def upset_chart(coenrollment: pd.DataFrame) -> Chart | None:
     if latest is None or counts.empty:
         return None
     memberships = [[PROGRAM_SHORT.get(p, p) for p in combo.split("+")] for combo in counts.index]
+    if len({p for m in memberships for p in m}) < 2:
+        return None  # one program alone is no intersection to draw (and upsetplot cannot index it)
     with _style(), warnings.catch_warnings():
         # upsetplot 0.9 trips pandas' chained-assignment / downcasting FutureWarnings: its noise, not ours.
         warnings.filterwarnings("ignore", category=FutureWarning, module="upsetplot")
