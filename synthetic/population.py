@@ -64,7 +64,12 @@ def unique_ssns(rng: np.random.Generator, n: int) -> np.ndarray:
         seen.update(fresh)
         out.append(np.asarray(fresh, dtype=np.int64))
         have += len(fresh)
-    return np.char.zfill(np.concatenate(out).astype(str), 9).astype(object)
+    return _zfill(np.concatenate(out).astype(str), 9).astype(object)
+
+
+def _zfill(a: np.ndarray, width: int) -> np.ndarray:
+    """`np.char.zfill`, which fails on an empty array (a tiny state has no twins, say)."""
+    return np.char.zfill(a, width) if a.size else np.asarray(a, dtype=str)
 
 
 def _addresses(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
@@ -79,7 +84,7 @@ def _addresses(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     zips = np.asarray(
         [vocab.PLACES[i][1][rng.integers(0, len(vocab.PLACES[i][1]))] for i in place], dtype=object
     )
-    zip4 = np.where(rng.random(n) < 0.6, np.char.zfill(rng.integers(1, 10000, n).astype(str), 4), "").astype(
+    zip4 = np.where(rng.random(n) < 0.6, _zfill(rng.integers(1, 10000, n).astype(str), 4), "").astype(
         object
     )
     office = np.asarray([vocab.PLACES[i][2] for i in place], dtype=object)
@@ -88,7 +93,7 @@ def _addresses(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
 
 def _phones(rng: np.random.Generator, n: int) -> np.ndarray:
     area = np.asarray(vocab.AREA_CODES, dtype=object)[rng.integers(0, len(vocab.AREA_CODES), n)]
-    line = np.char.zfill(rng.integers(0, 10000, n).astype(str), 4).astype(object)
+    line = _zfill(rng.integers(0, 10000, n).astype(str), 4).astype(object)
     return np.asarray(area + "555" + line, dtype=object)
 
 
