@@ -27,7 +27,7 @@ from dagster import (
 )
 
 from assets.quality import quality_check_for
-from pipelines.resources import WAREHOUSE_WRITER_POOL, PipelinePaths
+from pipelines.resources import NETWORK_RETRY, WAREHOUSE_WRITER_POOL, PipelinePaths
 from quality_checks.volume import volume_bounds
 from sources.layout import FileLayout, SystemLayout
 from warehouse.ingest import LoadReport, connect, delta_history, ingest, loaded_by_run, run_files
@@ -90,6 +90,7 @@ def build_ingest_asset(system: SystemLayout, start: dt.date) -> AssetsDefinition
     @asset(
         key=key,
         partitions_def=parts,
+        retry_policy=NETWORK_RETRY,
         backfill_policy=BackfillPolicy.single_run(),
         pool=WAREHOUSE_WRITER_POOL,
         group_name=INGEST_GROUP,

@@ -18,7 +18,7 @@ from dagster import (
     asset_check,
 )
 
-from pipelines.resources import WAREHOUSE_WRITER_POOL, PipelinePaths
+from pipelines.resources import NETWORK_RETRY, WAREHOUSE_WRITER_POOL, PipelinePaths
 from sources.landing import Drop, Status, discover_drops, inventory_table
 from warehouse.files import write_parquet_atomic
 
@@ -45,6 +45,7 @@ def rejected_markdown(rows: list[dict[str, object]]) -> str:
 
 
 @asset(
+    retry_policy=NETWORK_RETRY,
     group_name="landing",
     pool=WAREHOUSE_WRITER_POOL,
     kinds={"parquet"},

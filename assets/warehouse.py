@@ -10,6 +10,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from assets.ingest import ingest_asset_key
 from assets.linkage import CUSTOMERS
 from pipelines.resources import (
+    NETWORK_RETRY,
     WAREHOUSE_WRITER_POOL,
     PipelinePaths,
     PostgresTarget,
@@ -306,6 +307,7 @@ def reports(
 
 @asset(
     key=POSTGRES,
+    retry_policy=NETWORK_RETRY,
     deps=[ANALYTICS],
     group_name=WAREHOUSE_GROUP,
     kinds={"postgres"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from dagster import ConfigurableResource, EnvVar
+from dagster import Backoff, ConfigurableResource, EnvVar, Jitter, RetryPolicy
 
 from linkage.model import LinkageSettings
 from pipelines.settings import Settings
@@ -19,6 +19,12 @@ WAREHOUSE_WRITER_POOL = "warehouse_writer"
 
 WAREHOUSE_TAG = "ww/warehouse"
 """Run tag carrying the warehouse directory; the run queue allows one run per value."""
+
+NETWORK_RETRY = RetryPolicy(max_retries=3, delay=30, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
+"""For steps that read or write over a network or shared filesystem (the landing zone, PostgreSQL):
+a transient outage is retried after 30 s, 60 s, 120 s. The steps are idempotent (a file is loaded
+once, whatever the attempts; the PostgreSQL schema is swapped whole), so a retry cannot double
+anything. A lock held on the restricted zone is waited for inside `warehouse.ingest.connect`."""
 
 DROP_TAG = "ww/drop"
 """Run tag naming the drop (`<system>/<period>`) whose arrival requested the run."""

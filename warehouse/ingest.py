@@ -18,6 +18,7 @@ import hashlib
 import os
 import secrets
 import stat
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -78,14 +79,26 @@ RESTRICTED_ALIAS = "restricted"
 """The catalog name of the restricted zone when it is attached encrypted (then the default one)."""
 
 
+LOCK_WAIT_SECONDS = 120.0
+"""How long `connect` waits for another process's lock on the restricted zone to go away."""
+_LOCK_POLL_SECONDS = 2.0
+
+
 def connect(
     warehouse: Path,
     *,
     read_only: bool = False,
     memory_limit: str = DUCKDB_MEMORY_LIMIT,
     encryption_key: RestrictedKey | None = None,
+    lock_wait_seconds: float | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """The restricted zone (PII, history, quarantine, audit); created 0600 on first use.
+
+    DuckDB lets one process write a file, or several read it, not both: a restricted-zone user
+    holding the file open (`python -m pipelines explain`, a notebook) makes the pipeline's open
+    fail. That is transient, so the open is retried every few seconds for up to
+    `lock_wait_seconds` (default `LOCK_WAIT_SECONDS`) before the error, which names the holder's
+    PID, is raised.
 
     With a restricted key (`encryption_key`, else the one configured for the process from
     WW_RESTRICTED_KEY[_FILE], see `warehouse.privacy.configure_process`) the file is encrypted
@@ -93,6 +106,20 @@ def connect(
     it the default catalog, so every unqualified table name works as before. Without a key the
     file is opened directly, unencrypted, as tools and tests do.
     """
+    wait = LOCK_WAIT_SECONDS if lock_wait_seconds is None else lock_wait_seconds
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return _connect(warehouse, read_only, memory_limit, encryption_key)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+            time.sleep(_LOCK_POLL_SECONDS)
+
+
+def _connect(
+    warehouse: Path, read_only: bool, memory_limit: str, encryption_key: RestrictedKey | None
+) -> duckdb.DuckDBPyConnection:
     warehouse.mkdir(parents=True, exist_ok=True)
     spill = _private_dir(warehouse / SPILL_DIR)
     path = restricted_path(warehouse)
