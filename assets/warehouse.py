@@ -2,8 +2,11 @@
 extract (restricted zone), then the analytics zone published whole. Every rule is in `warehouse/`;
 these assets open the restricted zone, call one function, and report what it made."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
+import duckdb
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
@@ -44,6 +47,16 @@ PIRL_CSV = "pirl/pirl.csv"
 WAGE_SYSTEM = "ui_wages"
 
 
+@contextmanager
+def restricted(paths: PipelinePaths) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The restricted zone for one step, closed however the step ends."""
+    con = connect(paths.warehouse)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
 def _as_of(context: AssetExecutionContext, paths: PipelinePaths) -> date:
     return run_as_of(dict(context.run.tags), paths)
 
@@ -71,17 +84,16 @@ def _md_table(df: pd.DataFrame) -> str:
 def participation(
     context: AssetExecutionContext, paths: PipelinePaths, reporting: ReportingPolicy
 ) -> MaterializeResult:
-    con = connect(paths.warehouse)
-    try:
-        with audited_writes(
+    with (
+        restricted(paths) as con,
+        audited_writes(
             con,
             context.run.run_id,
             context.asset_key.to_user_string(),
             ["participation", "reportable_individuals"],
-        ):
-            stats = build_periods(con, _as_of(context, paths), reporting.periods())
-    finally:
-        con.close()
+        ),
+    ):
+        stats = build_periods(con, _as_of(context, paths), reporting.periods())
     context.log.info(
         f"{stats['periods']:,} periods ({stats['periods_open']:,} open), {stats['reportable']:,} reportable "
         f"individuals; {stats['periods_without_customer']:,} periods without a customer"
@@ -99,8 +111,7 @@ def participation(
     "inside the restricted zone; the wage quarters available.",
 )
 def wages(context: AssetExecutionContext, paths: PipelinePaths) -> MaterializeResult:
-    con = connect(paths.warehouse)
-    try:
+    with restricted(paths) as con:
         with audited_writes(
             con,
             context.run.run_id,
@@ -109,8 +120,6 @@ def wages(context: AssetExecutionContext, paths: PipelinePaths) -> MaterializeRe
         ):
             stats = build_wages(con)
         quarters = [f"{y}Q{q}" for y, q in con.execute("SELECT year, quarter FROM wage_quarters").fetchall()]
-    finally:
-        con.close()
     context.log.info(
         f"{stats['customers_with_wages']:,} customers with wages; latest wage quarter "
         f"{quarters[-1] if quarters else 'none'}"
@@ -134,17 +143,16 @@ def wages(context: AssetExecutionContext, paths: PipelinePaths) -> MaterializeRe
     "(period_characteristics) for the breakdowns.",
 )
 def demographics(context: AssetExecutionContext, paths: PipelinePaths) -> MaterializeResult:
-    con = connect(paths.warehouse)
-    try:
-        with audited_writes(
+    with (
+        restricted(paths) as con,
+        audited_writes(
             con,
             context.run.run_id,
             context.asset_key.to_user_string(),
             ["customer_demographics", "period_characteristics"],
-        ):
-            stats = build_demographics(con, _as_of(context, paths))
-    finally:
-        con.close()
+        ),
+    ):
+        stats = build_demographics(con, _as_of(context, paths))
     context.log.info(f"characteristics: {stats}")
     return MaterializeResult(metadata={k: int(v) for k, v in stats.items()})
 
@@ -161,17 +169,16 @@ def demographics(context: AssetExecutionContext, paths: PipelinePaths) -> Materi
 def indicators(
     context: AssetExecutionContext, paths: PipelinePaths, reporting: ReportingPolicy
 ) -> MaterializeResult:
-    con = connect(paths.warehouse)
-    try:
-        with audited_writes(
+    with (
+        restricted(paths) as con,
+        audited_writes(
             con,
             context.run.run_id,
             context.asset_key.to_user_string(),
             ["indicators", "indicators_quarterly", "indicator_breakdowns"],
-        ):
-            tables = build_indicator_tables(con, _as_of(context, paths), reporting.indicators())
-    finally:
-        con.close()
+        ),
+    ):
+        tables = build_indicator_tables(con, _as_of(context, paths), reporting.indicators())
     annual = tables.annual
     latest = annual[annual["program_year"] == annual["program_year"].max()] if len(annual) else annual
     shown = latest.assign(
@@ -210,8 +217,7 @@ def indicators(
 def coenrollment(
     context: AssetExecutionContext, paths: PipelinePaths, reporting: ReportingPolicy
 ) -> MaterializeResult:
-    con = connect(paths.warehouse)
-    try:
+    with restricted(paths) as con:
         settings = CoenrollmentSettings(suppression_threshold=reporting.suppression_threshold)
         with audited_writes(
             con, context.run.run_id, context.asset_key.to_user_string(), list(COENROLLMENT_TABLES)
@@ -221,8 +227,6 @@ def coenrollment(
             "SELECT programs, customers, suppressed FROM coenrollment WHERE program_year = "
             "(SELECT max(program_year) FROM coenrollment) ORDER BY customers DESC"
         ).df()
-    finally:
-        con.close()
     latest["customers"] = latest["customers"].where(~latest["suppressed"], "**")
     context.log.info(
         f"co-enrollment: {stats['coenrollment_customer_years_in_several_programs']:,} customer-years in "
@@ -246,15 +250,12 @@ def coenrollment(
     "dates of birth), and its CSV (0600) under <warehouse>/pirl/.",
 )
 def pirl(context: AssetExecutionContext, paths: PipelinePaths) -> MaterializeResult:
-    con = connect(paths.warehouse)
-    try:
+    with restricted(paths) as con:
         with audited_writes(con, context.run.run_id, context.asset_key.to_user_string(), ["pirl"]):
             stats = build_pirl(con, _as_of(context, paths))
         out = paths.warehouse / PIRL_CSV
         out.parent.mkdir(mode=0o700, exist_ok=True)
         write_pirl_csv(con, out)
-    finally:
-        con.close()
     context.log.info(f"PIRL extract: {stats['pirl_rows']:,} periods written to {out}")
     return MaterializeResult(
         metadata={**{k: int(v) for k, v in stats.items()}, "csv": MetadataValue.path(str(out))}
@@ -271,11 +272,8 @@ def pirl(context: AssetExecutionContext, paths: PipelinePaths) -> MaterializeRes
     "built beside the published one and swapped in whole.",
 )
 def analytics(context: AssetExecutionContext, paths: PipelinePaths) -> MaterializeResult:
-    con = connect(paths.warehouse)
-    try:
+    with restricted(paths) as con:
         res = publish_analytics(con, paths.warehouse, context.run.run_id, as_of=_as_of(context, paths))
-    finally:
-        con.close()
     context.log.info(f"published {len(res.rows)} tables to {res.analytics_path} and {res.parquet_path}")
     return MaterializeResult(
         metadata={

@@ -46,7 +46,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from warehouse.periods import PROGRAMS, PeriodPolicy
-from warehouse.sql import has_table, registered, run_named, sql
+from warehouse.sql import has_table, registered, run_named, sql, transaction
 from warehouse.suppression import (
     DEFAULT_THRESHOLD,
     Group,
@@ -125,8 +125,7 @@ def build_coenrollment(
         "adult_ed": ADULT_ED,
         "window": s.wp_service_window_days,
     }
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         _run(con, "macros.sql", {})
         _run(con, "xref.sql" if has_table(con, "customer_xref") else "xref_empty.sql", {})
         for name in (
@@ -150,10 +149,6 @@ def build_coenrollment(
                 con.execute(sql("coenrollment/insert.sql", table=table))
         for temp in _TEMPS:
             con.execute(f"DROP TABLE IF EXISTS {temp}")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return stats
 
 

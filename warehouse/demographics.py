@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 
 from warehouse.periods import PROGRAMS
-from warehouse.sql import has_table, run_named, sql
+from warehouse.sql import has_table, run_named, sql, transaction
 
 NOT_REPORTED = "NOT_REPORTED"
 YES = "YES"
@@ -155,8 +155,7 @@ def build_demographics(
         "programs": list(PROGRAMS),
     }
     linked = has_table(con, "customer_xref") and has_table(con, "customer_identity")
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for name in ("inputs.sql" if linked else "inputs_empty.sql", "macros.sql", "records.sql"):
             run_named(con, f"demographics/{name}", values)
         run_named(con, "demographics/customers.sql", values)
@@ -169,10 +168,6 @@ def build_demographics(
             )
         for temp in _TEMPS:
             con.execute(f"DROP TABLE IF EXISTS {temp}")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return stats
 
 

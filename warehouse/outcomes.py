@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from warehouse.sql import has_table, registered, run_named
+from warehouse.sql import has_table, registered, run_named, transaction
 
 WAGE_FILE_TYPE = "ui_wages"
 
@@ -32,8 +32,7 @@ def build_wages(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     be negative); employment is decided downstream as total > 0. One transaction.
     """
     delivered = pd.DataFrame(wage_quarters_available(con), columns=["year", "quarter"], dtype="int32")
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         _run(con, "employer_quarter.sql")
         _run(con, "customer_quarter.sql")
         with registered(con, "wage_quarters_frame", delivered):
@@ -53,10 +52,6 @@ def build_wages(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
                 ][0]
             ),
         }
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return stats
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from warehouse.sql import has_table, run_named
+from warehouse.sql import has_table, run_named, transaction
 
 WP_QUALIFYING_CODES = ("101", "102", "103", "104", "105", "106", "110", "120", "121", "122")
 """Staff-assisted services that make a WP participant (the contract's code table). Follow-up
@@ -74,8 +74,7 @@ def build_periods(
         "programs": list(policy.common_exit_programs),
         "excluded_closures": list(policy.vr_non_participant_closures),
     }
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         _run(con, "ddl.sql", {})
         _run(con, "reportable_ddl.sql", {})
         _run(con, "xref.sql" if has_table(con, "customer_xref") else "xref_empty.sql", {})
@@ -93,10 +92,6 @@ def build_periods(
         stats = _stats(con)
         for temp in ("periods_final", "periods_candidates", "periods_ae_spells", "periods_xref"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return stats
 
 

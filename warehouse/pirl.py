@@ -40,7 +40,7 @@ import duckdb
 
 from warehouse.files import write_text_atomic
 from warehouse.outcomes import wage_quarters_available
-from warehouse.sql import has_table, run_named, sql
+from warehouse.sql import has_table, run_named, sql, transaction
 
 SEX_CODES: dict[str, int] = {"M": 1, "F": 2}
 """customer_identity.sex (M, F; U is stored as NULL) -> PIRL 201."""
@@ -119,8 +119,7 @@ def build_pirl(
         "no_exit_reason": NO_EXIT_REASON,
         "surrogate_prefix": UNLINKED_PREFIX,
     }
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         _run(con, "macros.sql")
         _run(con, "periods.sql", values)
         _run(con, "records.sql" if has_table(con, "customer_xref") else "records_no_xref.sql", values)
@@ -138,10 +137,6 @@ def build_pirl(
         cur = con.execute(sql("pirl/stats.sql"))
         names = [d[0] for d in cur.description or ()]
         stats = {k: int(v) for k, v in zip(names, cur.fetchall()[0], strict=True)}
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return stats
 
 

@@ -31,6 +31,7 @@ import xlsxwriter
 
 from warehouse import report_charts as charts
 from warehouse.files import write_bytes_atomic, write_text_atomic
+from warehouse.indicators import COLUMNS as INDICATOR_TABLE_COLUMNS
 from warehouse.report_charts import NOT_AVAILABLE, Chart
 from warehouse.suppression import FLAG_COL, MEDIAN_INDICATORS, REASON_COL, SUPPRESSED
 
@@ -68,16 +69,8 @@ _BAD_SHEET_CHARS: Final = re.compile(r"[\[\]:*?/\\]")
 _NUMBER_TEXT: Final = re.compile(r"[-+]?\$?[\d,]*\.?\d+%?")
 _MARKERS: Final = (SUPPRESSED, NOT_AVAILABLE)
 
-INDICATOR_COLUMNS: Final = (
-    "program",
-    "program_year",
-    "indicator",
-    "numerator",
-    "denominator",
-    "pending",
-    "value",
-    FLAG_COL,
-)
+INDICATOR_COLUMNS: Final = INDICATOR_TABLE_COLUMNS
+"""The `indicators` table's published shape (warehouse.indicators.COLUMNS)."""
 COENROLLMENT_COLUMNS: Final = ("programs", "period", "program_year", "customers", FLAG_COL)
 
 
