@@ -6,14 +6,30 @@ from; the cases under test are written out by hand beside it.
 
 from __future__ import annotations
 
+import copy
 import random
 from typing import Any
 
+import duckdb
 import pandas as pd
 import pytest
 
 from linkage import evaluate
-from linkage.model import LinkageSettings, TrainedModel, cluster, first_name_group, predict, train
+from linkage.model import (
+    LinkageSettings,
+    TrainedModel,
+    _blocked_pairs,
+    _comparisons,
+    _jw_at_least,
+    char_mask,
+    cluster,
+    first_name_group,
+    linker_for,
+    predict,
+    prepare,
+    set_mask,
+    train,
+)
 
 FIRST = [
     "JAMES", "MARY", "ROBERT", "PATRICIA", "JOHN", "JENNIFER", "MICHAEL", "LINDA", "DAVID", "ELIZABETH",
@@ -280,3 +296,281 @@ def test_model_json_round_trip(model: TrainedModel, records: pd.DataFrame, pairs
     assert loaded.settings == model.settings
     again = predict(loaded, records)
     pd.testing.assert_frame_equal(again, pairs)
+
+
+# --------------------------------------------------------------------------- speed work
+# The model's levels read precomputed keys and guards, Splink's id is an integer, blocking and
+# scoring run outside Splink's public predict: the tests below pin each of these to what the plain
+# definitions and Splink's own code give.
+
+
+def test_prepare_derived_columns() -> None:
+    recs = pd.DataFrame(
+        [
+            _record("wp", "2", first_name="BILL", middle_name="JO", last_name="GARCIA LOPEZ",
+                    birth_date="1980-04-02", ssn="123456789"),
+            _record("ui", "1", first_name="ÉLISE", last_name="NG", birth_date=None, ssn=None),
+        ]
+    )  # fmt: skip
+    recs.at[1, "last_name_parts"] = None
+    p = prepare(recs)
+    # sorted by unique_id; row_id is the position, so row ids compare as the unique ids do
+    assert p["unique_id"].tolist() == ["ui:1", "wp:2"]
+    assert p["row_id"].tolist() == [0, 1]
+    ui, wp = p.iloc[0], p.iloc[1]
+    assert wp["dob"] == 19800402 and pd.isna(ui["dob"])
+    assert wp["middle_initial"] == "J" and ui["middle_initial"] is None
+    assert wp["ssn_sorted"] == "123456789" and wp["ssn_num"] == 123456789
+    # the set keys hold the same values as the lists; the masks have a bit per value
+    assert wp["first_name_group_key"].split("|") == wp["first_name_group"] == first_name_group("BILL")
+    assert wp["last_name_parts_key"] == "GARCIA|LOPEZ"
+    assert wp["last_name_parts_mask"] == set_mask(["GARCIA"]) | set_mask(["LOPEZ"])
+    assert ui["last_name_parts_key"] is None and ui["last_name_parts_mask"] == 0
+    # character masks: bit (code point mod 64) per character; É is U+00C9 = 201, 201 mod 64 = 9
+    assert ui["first_name_chars"] == sum(
+        1 << b for b in {9, ord("L") % 64, ord("I") % 64, ord("S") % 64, ord("E") % 64}
+    )
+    assert char_mask("NG") == (1 << (ord("N") % 64)) | (1 << (ord("G") % 64))
+    with pytest.raises(ValueError, match="one row per"):
+        prepare(pd.concat([recs, recs]))
+
+
+def _reference_comparisons() -> list[str]:
+    """The levels as plainly defined (no keys, guards or integer dates): gamma CASEs over l/r."""
+    jw = "jaro_winkler_similarity({c}_l, {c}_r)"
+
+    def name(c: str, special: str) -> str:
+        return (
+            f"CASE WHEN {c}_l IS NULL OR {c}_r IS NULL THEN -1 WHEN {c}_l = {c}_r THEN 4 WHEN {special} THEN 3 "
+            f"WHEN {jw.format(c=c)} >= 0.92 THEN 2 WHEN {jw.format(c=c)} >= 0.85 THEN 1 ELSE 0 END"
+        )
+
+    street_close = "jaro_winkler_similarity(street_l, street_r) >= 0.9"
+    addr_exact = "(street_l = street_r AND zip5_l = zip5_r)"
+    addr_close = f"(zip5_l = zip5_r AND {street_close})"
+    return [
+        "CASE WHEN ssn_l IS NULL OR ssn_r IS NULL THEN -1 WHEN ssn_l = ssn_r THEN 5 "
+        "WHEN abs(ssn_num_l - ssn_num_r) = 1 THEN 4 WHEN ssn_sorted_l = ssn_sorted_r AND "
+        "damerau_levenshtein(ssn_l, ssn_r) = 1 AND levenshtein(ssn_l, ssn_r) = 2 THEN 3 "
+        "WHEN hamming(ssn_l, ssn_r) = 1 THEN 2 WHEN ssn_sorted_l = ssn_sorted_r THEN 1 ELSE 0 END",
+        name("first_name", "list_has_any(first_name_group_l, first_name_group_r)"),
+        "CASE WHEN middle_name_l IS NULL OR middle_name_r IS NULL THEN -1 "
+        "WHEN left(middle_name_l, 1) = left(middle_name_r, 1) THEN 1 ELSE 0 END",
+        name("last_name", "list_has_any(last_name_parts_l, last_name_parts_r)"),
+        "CASE WHEN birth_date_l IS NULL OR birth_date_r IS NULL THEN -1 WHEN birth_date_l = birth_date_r THEN 4 "
+        "WHEN dob_y_l = dob_y_r AND dob_m_l = dob_d_r AND dob_d_l = dob_m_r THEN 3 "
+        "WHEN (dob_y_l = dob_y_r AND dob_m_l = dob_m_r AND abs(dob_d_l - dob_d_r) = 1) "
+        "OR (dob_y_l = dob_y_r AND dob_d_l = dob_d_r AND abs(dob_m_l - dob_m_r) = 1) "
+        "OR (dob_m_l = dob_m_r AND dob_d_l = dob_d_r AND abs(dob_y_l - dob_y_r) = 1) THEN 2 "
+        "WHEN dob_y_l = dob_y_r THEN 1 ELSE 0 END",
+        "CASE WHEN sex_l IS NULL OR sex_r IS NULL THEN -1 WHEN sex_l = sex_r THEN 1 ELSE 0 END",
+        "CASE WHEN (street_l IS NULL OR street_r IS NULL) AND (zip5_l IS NULL OR zip5_r IS NULL) "
+        "AND (phone_l IS NULL OR phone_r IS NULL) THEN -1 "
+        f"WHEN {addr_exact} AND phone_l = phone_r THEN 7 WHEN ({addr_exact} OR {addr_close}) AND phone_l = phone_r "
+        f"THEN 6 WHEN {addr_exact} THEN 5 WHEN phone_l = phone_r THEN 4 WHEN {addr_close} THEN 3 "
+        f"WHEN damerau_levenshtein(zip5_l, zip5_r) = 1 AND {street_close} THEN 2 WHEN zip5_l = zip5_r THEN 1 "
+        "ELSE 0 END",
+        "CASE WHEN email_l IS NULL OR email_r IS NULL THEN -1 WHEN email_l = email_r THEN 1 ELSE 0 END",
+    ]
+
+
+# Records that reach the rare levels: transposed and permuted SSNs, compound and near surnames,
+# nicknames, accented names, swapped and near dates, a ZIP typo with a similar street.
+LEVEL_FIELDS = (
+    "first_name",
+    "last_name",
+    "birth_date",
+    "ssn",
+    "sex",
+    "street",
+    "zip5",
+    "phone",
+    "email",
+    "middle_name",
+)
+LEVEL_CASES = [
+    (
+        "KATHERINE",
+        "GARCIA LOPEZ",
+        "1981-03-07",
+        "123456789",
+        "F",
+        "12 OAK AVE",
+        "50309",
+        "5155551111",
+        "K@X.ORG",
+        "A",
+    ),
+    ("KATE", "LOPEZ", "1981-07-03", "123456798", "F", "12 OAK AV", "50390", None, "K@X.ORG", "B"),
+    (
+        "KATHRINE",
+        "GARCIA",
+        "1981-03-08",
+        "213456789",
+        "F",
+        "12 OAK AVE",
+        "50309",
+        "5155551111",
+        "Q@X.ORG",
+        None,
+    ),
+    ("ÉLODIE", "MÜLLER", "1982-03-07", "123456790", None, "99 ELM ST", "50310", "5155552222", None, "A"),
+    ("ELODIE", "MULLER", "1981-04-07", "123465789", "F", "99 ELM STREET", "50310", "5155552222", None, None),
+    ("JON", "SMYTH", "1980-02-02", "987654321", "M", "1 PINE ST", "52401", "5155553333", None, None),
+    ("JOHN", "SMITH", "1980-02-02", "987654312", "M", "1 PINE ST", "52401", "5155559999", None, None),
+    (None, None, None, None, None, None, None, None, None, None),
+]
+
+
+def test_levels_equal_their_plain_definitions(records: pd.DataFrame) -> None:
+    """Every pair of records gets the same level from the model's comparisons as from the plain
+    definitions (the guards only skip work, the keys and integers only change representation)."""
+    rows = []
+    for i, case in enumerate(LEVEL_CASES):
+        row = {
+            "source_system": "vr",
+            "source_record_id": f"LV{i}",
+            **dict(zip(LEVEL_FIELDS, case, strict=True)),
+        }
+        row["last_name_parts"] = row["last_name"].split() if row["last_name"] else None
+        row["birth_date"] = pd.Timestamp(row["birth_date"]) if row["birth_date"] else pd.NaT
+        rows.append(row)
+    p = prepare(pd.concat([records.iloc[:600], pd.DataFrame(rows)], ignore_index=True))
+    ours = [_gamma_sql(c) for c in _comparisons(SETTINGS)]
+    cols = [c for c in p.columns if c != "unique_id"]
+    con = duckdb.connect()
+    con.register("p", p[["unique_id", *cols]])
+    sel = ", ".join(f'l."{c}" AS "{c}_l", r."{c}" AS "{c}_r"' for c in cols)
+    pairs = f"SELECT {sel} FROM p l JOIN p r ON l.unique_id < r.unique_id"
+    for i, (mine, ref) in enumerate(zip(ours, _reference_comparisons(), strict=True)):
+        counts = con.execute(
+            f"SELECT count(*) FILTER (WHERE ({mine}) IS DISTINCT FROM ({ref})), "
+            f"count(DISTINCT {ref}) FROM ({pairs})"
+        ).fetchall()[0]
+        assert counts[0] == 0, f"comparison {i}: {counts[0]} pairs differ"
+        # every level (null included) is reached, so a wrong level would show
+        assert counts[1] == [7, 6, 3, 6, 6, 3, 9, 3][i]
+
+
+def _gamma_sql(comparison: dict[str, Any]) -> str:
+    levels = comparison["comparison_levels"]
+    top = sum(1 for lvl in levels if not lvl.get("is_null_level")) - 1
+    whens, gamma = [], top
+    for lvl in levels:
+        if lvl.get("is_null_level"):
+            whens.append(f"WHEN {lvl['sql_condition']} THEN -1")
+        elif lvl["sql_condition"] != "ELSE":
+            whens.append(f"WHEN {lvl['sql_condition']} THEN {gamma}")
+            gamma -= 1
+    return f"CASE {' '.join(whens)} ELSE 0 END"
+
+
+def test_jaro_winkler_guard_never_rules_out_a_similar_pair() -> None:
+    """The cheap bound before each Jaro-Winkler level is only a necessary condition: random short
+    strings over a small alphabet (many near pairs, some accented) never fail it while DuckDB's
+    similarity reaches the threshold."""
+    r = random.Random(5)
+    alphabet = ["A", "B", "C", "É", " "]
+    a = ["".join(r.choices(alphabet, k=r.randint(1, 9))) for _ in range(20000)]
+    b = [x[: r.randint(0, len(x))] + "".join(r.choices(alphabet, k=r.randint(0, 2))) for x in a]
+    frame = pd.DataFrame({"x_l": a, "x_r": b, "x_chars_l": [char_mask(v) for v in a]})
+    frame["x_chars_r"] = [char_mask(v) for v in b]
+    con = duckdb.connect()
+    con.register("w", frame)
+    for t in (0.7, 0.85, 0.9, 0.92, 0.97):
+        guard = _jw_at_least("x", t).split(" and jaro_winkler")[0]
+        missed, reached, ruled_out = con.execute(
+            f"SELECT count(*) FILTER (WHERE jaro_winkler_similarity(x_l, x_r) >= {t} AND NOT ({guard})), "
+            f"count(*) FILTER (WHERE jaro_winkler_similarity(x_l, x_r) >= {t}), "
+            f"count(*) FILTER (WHERE NOT ({guard})) FROM w"
+        ).fetchall()[0]
+        assert missed == 0 and reached > 1000 and ruled_out > 1000
+    # JOHN/MARY share no letter: at most 0 matches, so the bound 0 >= 1.25 fails
+    frame = pd.DataFrame({"x_l": ["JOHN", "MARTHA"], "x_r": ["MARY", "MARHTA"]})
+    frame["x_chars_l"] = [char_mask(v) for v in frame["x_l"]]
+    frame["x_chars_r"] = [char_mask(v) for v in frame["x_r"]]
+    con.register("two", frame)
+    guard = _jw_at_least("x", 0.85).split(" and jaro_winkler")[0]
+    # MARTHA/MARHTA: same six letters, 6 x (1/6 + 1/6) = 2 >= 1.25
+    assert [g for (g,) in con.execute(f"SELECT {guard} FROM two").fetchall()] == [False, True]
+
+
+def test_blocked_pairs_equal_splinks(model: TrainedModel, records: pd.DataFrame) -> None:
+    """The hashed blocking gives exactly Splink's pairs and first rule (match_key), also for a
+    rule across columns and for the dirty (incremental) pairs."""
+    prepared = prepare(records)
+    rules = [
+        *model.splink_model["blocking_rules_to_generate_predictions"],
+        {
+            "blocking_rule": "l.first_name = r.last_name and l.last_name = r.first_name",
+            "sql_dialect": "duckdb",
+        },
+    ]
+    dirty = prepared.assign(_dirty=prepared.index % 10 == 0)  # one record in ten changed
+    for frame, is_dirty in ((prepared, False), (dirty, True)):
+        splink_rules = [
+            {**r, "blocking_rule": f"({r['blocking_rule']}) and (l._dirty or r._dirty)"} if is_dirty else r
+            for r in rules
+        ]
+        linker = linker_for(model, frame, blocking_rules_to_generate_predictions=splink_rules)
+        ours = _blocked_pairs(linker, frame, rules, "row_id", dirty=is_dirty).as_pandas_dataframe()
+        theirs = linker.inference.compute_blocked_pairs_for_predict().as_pandas_dataframe()
+        key = ["join_key_l", "join_key_r"]
+        assert len(theirs) > (100 if is_dirty else 1000)
+        pd.testing.assert_frame_equal(
+            ours.sort_values(key).reset_index(drop=True), theirs.sort_values(key).reset_index(drop=True)
+        )
+
+
+def test_predict_equals_splinks_predict(
+    model: TrainedModel, records: pd.DataFrame, pairs: pd.DataFrame
+) -> None:
+    """Every blocked pair with the same levels and weight as Splink's public predict()."""
+    prepared = prepare(records)
+    theirs = (
+        linker_for(model, prepared, retain_matching_columns=True).inference.predict().as_pandas_dataframe()
+    )
+    ids = prepared.set_index("row_id")["unique_id"]
+    theirs = theirs.assign(
+        unique_id_l=ids[theirs["row_id_l"]].to_numpy(), unique_id_r=ids[theirs["row_id_r"]].to_numpy()
+    )
+    theirs = theirs.sort_values(["unique_id_l", "unique_id_r"]).reset_index(drop=True)
+    gammas = [c for c in pairs.columns if c.startswith("gamma_")]
+    assert len(pairs) == len(theirs) > 1000
+    pd.testing.assert_frame_equal(
+        pairs[["unique_id_l", "unique_id_r", *gammas]], theirs[["unique_id_l", "unique_id_r", *gammas]]
+    )
+    assert (pairs["match_weight"] - theirs["match_weight"]).abs().max() < 1e-9
+    assert (pairs["fs_match_probability"] - theirs["match_probability"]).abs().max() < 1e-12
+
+
+def test_model_keyed_by_text_ids_still_predicts(
+    model: TrainedModel, records: pd.DataFrame, pairs: pd.DataFrame
+) -> None:
+    """A model saved before ROW_ID (Splink keyed by unique_id, carrying the source columns) gives
+    the same pairs."""
+    older = copy.deepcopy(model.splink_model)
+    older["unique_id_column_name"] = "unique_id"
+    older["additional_columns_to_retain"] = ["source_system", "source_record_id"]
+    again = predict(TrainedModel(model.settings, older, term_frequencies=model.term_frequencies), records)
+    pd.testing.assert_frame_equal(again, pairs)
+
+
+def test_cluster_reads_ids_of_any_type(pairs: pd.DataFrame, records: pd.DataFrame) -> None:
+    """Record ids that are not text (here the background's numbers) give the same clusters as their
+    text: the ids are ``system:record`` strings either way (the slow path of the id join)."""
+    as_text = cluster(pairs, records, SETTINGS.cluster_threshold)
+    numbered = records.assign(source_record_id=range(len(records)))
+    renamed = dict(zip(records["source_record_id"], numbered["source_record_id"].astype(str), strict=True))
+    numbered_pairs = pairs.assign(
+        source_record_id_l=pairs["source_record_id_l"].map(renamed).astype(int),
+        source_record_id_r=pairs["source_record_id_r"].map(renamed).astype(int),
+    )
+    again = cluster(numbered_pairs, numbered, SETTINGS.cluster_threshold)
+    # same partition of the records: map each back to its text id and compare cluster members
+    back = {v: k for k, v in renamed.items()}
+    again_rec = again["source_record_id"].map(back)
+    members = as_text.groupby("cluster_id")["source_record_id"].apply(frozenset)
+    members_again = again.assign(r=again_rec).groupby("cluster_id")["r"].apply(frozenset)
+    assert set(members) == set(members_again)
+    assert again["source_record_id"].map(type).eq(str).all()  # ids come back as text
