@@ -84,9 +84,7 @@ def _addresses(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     zips = np.asarray(
         [vocab.PLACES[i][1][rng.integers(0, len(vocab.PLACES[i][1]))] for i in place], dtype=object
     )
-    zip4 = np.where(rng.random(n) < 0.6, _zfill(rng.integers(1, 10000, n).astype(str), 4), "").astype(
-        object
-    )
+    zip4 = np.where(rng.random(n) < 0.6, _zfill(rng.integers(1, 10000, n).astype(str), 4), "").astype(object)
     office = np.asarray([vocab.PLACES[i][2] for i in place], dtype=object)
     return {"street": street, "city": city, "zip5": zips, "zip4": zip4, "office": office}
 
