@@ -57,6 +57,18 @@ def restricted(paths: PipelinePaths) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
+@contextmanager
+def writing(
+    context: AssetExecutionContext, paths: PipelinePaths, tables: list[str]
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The restricted zone for a step that rewrites `tables`, recorded in `write_audit` when it completes."""
+    with (
+        restricted(paths) as con,
+        audited_writes(con, context.run.run_id, context.asset_key.to_user_string(), tables),
+    ):
+        yield con
+
+
 def _as_of(context: AssetExecutionContext, paths: PipelinePaths) -> date:
     return run_as_of(dict(context.run.tags), paths)
 
@@ -84,15 +96,7 @@ def _md_table(df: pd.DataFrame) -> str:
 def participation(
     context: AssetExecutionContext, paths: PipelinePaths, reporting: ReportingPolicy
 ) -> MaterializeResult:
-    with (
-        restricted(paths) as con,
-        audited_writes(
-            con,
-            context.run.run_id,
-            context.asset_key.to_user_string(),
-            ["participation", "reportable_individuals"],
-        ),
-    ):
+    with writing(context, paths, ["participation", "reportable_individuals"]) as con:
         stats = build_periods(con, _as_of(context, paths), reporting.periods())
     context.log.info(
         f"{stats['periods']:,} periods ({stats['periods_open']:,} open), {stats['reportable']:,} reportable "
@@ -143,15 +147,7 @@ def wages(context: AssetExecutionContext, paths: PipelinePaths) -> MaterializeRe
     "(period_characteristics) for the breakdowns.",
 )
 def demographics(context: AssetExecutionContext, paths: PipelinePaths) -> MaterializeResult:
-    with (
-        restricted(paths) as con,
-        audited_writes(
-            con,
-            context.run.run_id,
-            context.asset_key.to_user_string(),
-            ["customer_demographics", "period_characteristics"],
-        ),
-    ):
+    with writing(context, paths, ["customer_demographics", "period_characteristics"]) as con:
         stats = build_demographics(con, _as_of(context, paths))
     context.log.info(f"characteristics: {stats}")
     return MaterializeResult(metadata={k: int(v) for k, v in stats.items()})
@@ -169,15 +165,7 @@ def demographics(context: AssetExecutionContext, paths: PipelinePaths) -> Materi
 def indicators(
     context: AssetExecutionContext, paths: PipelinePaths, reporting: ReportingPolicy
 ) -> MaterializeResult:
-    with (
-        restricted(paths) as con,
-        audited_writes(
-            con,
-            context.run.run_id,
-            context.asset_key.to_user_string(),
-            ["indicators", "indicators_quarterly", "indicator_breakdowns"],
-        ),
-    ):
+    with writing(context, paths, ["indicators", "indicators_quarterly", "indicator_breakdowns"]) as con:
         tables = build_indicator_tables(con, _as_of(context, paths), reporting.indicators())
     annual = tables.annual
     latest = annual[annual["program_year"] == annual["program_year"].max()] if len(annual) else annual
