@@ -43,7 +43,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from splink import DuckDBAPI, Linker
 
-from linkage.model import INPUT_COLUMNS, TrainedModel, _vetoed, linker_for, prepare, tf_columns
+from linkage.model import INPUT_COLUMNS, TrainedModel, linker_for, prepare, tf_columns, veto_mask
 
 # Match weight histogram buckets: fixed edges, so two nights' tables line up row by row.
 WEIGHT_BUCKET_WIDTH = 2.0
@@ -427,7 +427,7 @@ def explain_pair(model: TrainedModel, record_a: RecordLike, record_b: RecordLike
     chart = linker.visualisations.waterfall_chart(scored.as_record_list(), filter_nulls=True)
     spec = chart.chart_dict
     table = _waterfall_table(spec["data"]["values"])
-    vetoed = bool(_vetoed(model, frame).iloc[0])
+    vetoed = bool(veto_mask(model, frame).iloc[0])
     fs = float(frame["match_probability"].iloc[0])
     return PairExplanation(
         table=table,

@@ -827,7 +827,7 @@ def _gamma_of(model: dict[str, Any], comparison: str, labels: Sequence[str]) -> 
     raise KeyError(comparison)
 
 
-def _vetoed(model: TrainedModel, pairs: pd.DataFrame) -> pd.Series:
+def veto_mask(model: TrainedModel, pairs: pd.DataFrame) -> pd.Series:
     if not model.settings.veto_different_ssn_and_first_name:
         return pd.Series(False, index=pairs.index)
     ssn_differs = _gamma_of(model.splink_model, "ssn", ["else", "consecutive"])
@@ -888,7 +888,7 @@ def predict(
         else _record_ids(out, prepared, uid)
     )
     fs = out["match_probability"].to_numpy()
-    vetoed = _vetoed(model, out).to_numpy()
+    vetoed = veto_mask(model, out).to_numpy()
     columns["match_weight"] = out["match_weight"].to_numpy()
     columns["match_probability"] = np.where(vetoed, 0.0, fs)
     columns["fs_match_probability"] = fs
@@ -1030,6 +1030,36 @@ def _prior(prepared: pd.DataFrame, s: LinkageSettings) -> float | None:
 _WITH_TF = "__ww_records_with_tf"
 
 
+def scoring_sqls(linker: Linker, records_table: str, threshold: float | None) -> list[dict[str, str]]:
+    """Splink's SQL that scores blocked pairs (the comparison levels, then the match weights and
+    probabilities) reading both sides from `records_table`, in ``training_mode``: the gamma levels
+    (the veto needs them) without the matching columns (identity values). One place for every
+    backend: DuckDB here, Spark in `linkage.spark_backend`."""
+    so = linker._settings_obj
+    info = so.column_info_settings
+    return [
+        *compute_comparison_vector_values_from_id_pairs_sqls(
+            so._columns_to_select_for_blocking,
+            so._columns_to_select_for_comparison_vector_values,
+            input_tablename_l=records_table,
+            input_tablename_r=records_table,
+            source_dataset_input_column=info.source_dataset_input_column,
+            unique_id_input_column=info.unique_id_input_column,
+            link_type=so._link_type,
+            sql_dialect_str=linker._sql_dialect_str,
+        ),
+        *predict_from_comparison_vectors_sqls(
+            unique_id_input_columns=info.unique_id_input_columns,
+            core_model_settings=so.core_model_settings,
+            sql_dialect=SplinkDialect.from_string(linker._sql_dialect_str),
+            threshold_match_probability=threshold,
+            retain_matching_columns=False,
+            training_mode=True,
+            additional_columns_to_retain=so._additional_columns_to_retain,
+        ),
+    ]
+
+
 def _scored(linker: Linker, tables: list[Any], threshold: float | None) -> duckdb.DuckDBPyRelation:
     """Splink's prediction SQL for the blocked pairs (``tables[0]``), as a relation not yet run;
     the tables it reads are appended to ``tables`` (the caller drops them once it has the rows).
@@ -1040,7 +1070,6 @@ def _scored(linker: Linker, tables: list[Any], threshold: float | None) -> duckd
     gammas, no matching columns), and the result goes straight to the caller's query.
     """
     so = linker._settings_obj
-    info = so.column_info_settings
     db = linker._db_api
     # The records with their term frequencies as a table of the columns the levels read, not
     # Splink's CTE: both sides of the pair join read it (~1 s less at state scale).
@@ -1052,29 +1081,7 @@ def _scored(linker: Linker, tables: list[Any], threshold: float | None) -> duckd
     with_tf = db.sql_pipeline_to_splink_dataframe(records)
     tables.append(with_tf)
     pipeline = CTEPipeline([tables[0], with_tf])
-    pipeline.enqueue_list_of_sqls(
-        compute_comparison_vector_values_from_id_pairs_sqls(
-            so._columns_to_select_for_blocking,
-            so._columns_to_select_for_comparison_vector_values,
-            input_tablename_l=_WITH_TF,
-            input_tablename_r=_WITH_TF,
-            source_dataset_input_column=info.source_dataset_input_column,
-            unique_id_input_column=info.unique_id_input_column,
-            link_type=so._link_type,
-            sql_dialect_str=linker._sql_dialect_str,
-        )
-    )
-    pipeline.enqueue_list_of_sqls(
-        predict_from_comparison_vectors_sqls(
-            unique_id_input_columns=info.unique_id_input_columns,
-            core_model_settings=so.core_model_settings,
-            sql_dialect=SplinkDialect.from_string(linker._sql_dialect_str),
-            threshold_match_probability=threshold,
-            retain_matching_columns=False,
-            training_mode=True,
-            additional_columns_to_retain=so._additional_columns_to_retain,
-        )
-    )
+    pipeline.enqueue_list_of_sqls(scoring_sqls(linker, _WITH_TF, threshold))
     con: duckdb.DuckDBPyConnection = db.duckdb_con
     return con.sql(pipeline.generate_cte_pipeline_sql())
 

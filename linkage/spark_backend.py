@@ -42,14 +42,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import sqlglot
-from splink.internals.comparison_vector_values import compute_comparison_vector_values_from_id_pairs_sqls
-from splink.internals.dialects import SplinkDialect
 from splink.internals.pipeline import CTEPipeline
-from splink.internals.predict import predict_from_comparison_vectors_sqls
 from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
 from sqlglot import exp
 
-from linkage.model import PAIR_COLUMNS, TrainedModel, _vetoed, prepare
+from linkage.model import PAIR_COLUMNS, TrainedModel, prepare, scoring_sqls, veto_mask
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -156,33 +153,9 @@ def _scored(linker: Any, blocked: Any, threshold: float | None) -> Any:
     """The blocked pairs scored by Splink's own SQL generators, as ``linkage.model`` runs them:
     ``training_mode`` gives the gamma levels (for the veto) without the matching columns (identity
     values), which ``linker.inference.predict`` would carry into its output to get them."""
-    so = linker._settings_obj
-    info = so.column_info_settings
     pipeline = CTEPipeline([blocked])
     enqueue_df_concat_with_tf(linker, pipeline)
-    pipeline.enqueue_list_of_sqls(
-        compute_comparison_vector_values_from_id_pairs_sqls(
-            so._columns_to_select_for_blocking,
-            so._columns_to_select_for_comparison_vector_values,
-            input_tablename_l="__splink__df_concat_with_tf",
-            input_tablename_r="__splink__df_concat_with_tf",
-            source_dataset_input_column=info.source_dataset_input_column,
-            unique_id_input_column=info.unique_id_input_column,
-            link_type=so._link_type,
-            sql_dialect_str=linker._sql_dialect_str,
-        )
-    )
-    pipeline.enqueue_list_of_sqls(
-        predict_from_comparison_vectors_sqls(
-            unique_id_input_columns=info.unique_id_input_columns,
-            core_model_settings=so.core_model_settings,
-            sql_dialect=SplinkDialect.from_string(linker._sql_dialect_str),
-            threshold_match_probability=threshold,
-            retain_matching_columns=False,
-            training_mode=True,
-            additional_columns_to_retain=so._additional_columns_to_retain,
-        )
-    )
+    pipeline.enqueue_list_of_sqls(scoring_sqls(linker, "__splink__df_concat_with_tf", threshold))
     return linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
 
 
@@ -299,7 +272,7 @@ def predict_spark(
     finally:
         _drop(spark, [*inputs, *linker._intermediate_table_cache.values()])
     pairs.insert(len(pairs.columns), "fs_match_probability", pairs["match_probability"])
-    vetoed = _vetoed(model, pairs).to_numpy()
+    vetoed = veto_mask(model, pairs).to_numpy()
     pairs["vetoed"] = vetoed
     pairs.loc[vetoed, "match_probability"] = 0.0
     columns = ["unique_id_l", "unique_id_r", *PAIR_COLUMNS, "fs_match_probability", "vetoed", *gammas]
