@@ -5,7 +5,7 @@ so a missed night is caught up by the next. What is pending comes from the wareh
 `load_audit`, never from Dagster's run history."""
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from dagster import (
@@ -30,7 +30,15 @@ from assets.quality import quality_check_for
 from pipelines.resources import NETWORK_RETRY, WAREHOUSE_WRITER_POOL, PipelinePaths
 from quality_checks.volume import volume_bounds
 from sources.layout import FileLayout, SystemLayout
-from warehouse.ingest import LoadReport, connect, delta_history, ingest, loaded_by_run, run_files
+from warehouse.ingest import (
+    LoadReport,
+    connect,
+    delta_history,
+    ingest,
+    loaded_by_run,
+    run_files,
+    run_load_parts,
+)
 from warehouse.privacy import record_writes
 
 INGEST_GROUP = "ingest"
@@ -155,26 +163,42 @@ def build_ingest_assets(layouts: Sequence[SystemLayout], start: dt.date) -> list
     return [build_ingest_asset(s, start) for s in layouts]
 
 
-def _quality_input(layout: FileLayout) -> Any:
-    """What a file type's quality check validates: the rows its run stored, as staged."""
+#: Rows validated at a time (whole files; a bigger single file is one part on its own).
+QUALITY_PART_ROWS = 1_000_000
 
-    def load(context: AssetCheckExecutionContext) -> tuple[Any, dt.date, tuple[int, int] | None]:
+
+def _quality_input(layout: FileLayout) -> Any:
+    """What a file type's quality check validates: the rows its run stored, as staged, a few whole
+    files at a time (a 19-quarter wage catch-up is 21 M rows: far too many for one frame)."""
+
+    def load(context: AssetCheckExecutionContext) -> tuple[Iterator[Any], dt.date, tuple[int, int] | None]:
         from quality_checks.suites import staged_columns
 
         paths: PipelinePaths = context.resources.paths
+        run_id = context.run.run_id
         con = connect(paths.warehouse, read_only=True)
         try:
-            run_id = context.run.run_id
-            rows = loaded_by_run(con, layout.file_type, run_id)
             files = run_files(con, layout.file_type, run_id)
             history = delta_history(con, layout.file_type, run_id)
+            parts = run_load_parts(con, layout.file_type, run_id, QUALITY_PART_ROWS)
         finally:
             con.close()
         dates = [d for _, d in files if d is not None]
         as_of = paths.as_of() or (max(dates) if dates else dt.date.today())
         # a row-count baseline fits one night's DELTA, not a catch-up of many nights or a FULL
         volume = volume_bounds(history) if len(files) == 1 and files[0][0] == "DELTA" else None
-        return rows[list(staged_columns(layout))], as_of, volume
+        columns = list(staged_columns(layout))
+
+        def frames() -> Iterator[Any]:
+            for load_ids in parts or [[]]:
+                # a short read-only hold per part: the writers of other steps are not kept waiting
+                part_con = connect(paths.warehouse, read_only=True)
+                try:
+                    yield loaded_by_run(part_con, layout.file_type, run_id, load_ids)[columns]
+                finally:
+                    part_con.close()
+
+        return frames(), as_of, volume
 
     return load
 

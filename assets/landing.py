@@ -21,6 +21,7 @@ from dagster import (
 from pipelines.resources import NETWORK_RETRY, WAREHOUSE_WRITER_POOL, PipelinePaths
 from sources.landing import Drop, Status, discover_drops, inventory_table
 from warehouse.files import write_parquet_atomic
+from warehouse.ingest import verification_memo
 
 MAX_ROWS_IN_METADATA = 50
 MAX_REASONS_IN_DESCRIPTION = 10
@@ -57,7 +58,7 @@ def rejected_markdown(rows: list[dict[str, object]]) -> str:
     ),
 )
 def landing_inventory(context: AssetExecutionContext, paths: PipelinePaths) -> MaterializeResult:
-    drops: list[Drop] = discover_drops(paths.landing)
+    drops: list[Drop] = discover_drops(paths.landing, memo=verification_memo(paths.warehouse))
     table = inventory_table(drops)
     out = write_parquet_atomic(table, paths.inventory_path)
 

@@ -31,9 +31,14 @@ from sources.layout import file_layouts
 if TYPE_CHECKING:
     from quality_checks.runner import ValidationReport
 
-#: What a check loads: the staged rows, the date to judge them as of, and the row-count bounds
-#: (`quality_checks.volume_bounds` of previous DELTA nights; None for a FULL refresh or too little history).
-QualityLoad = Callable[[AssetCheckExecutionContext], tuple[pd.DataFrame, date, tuple[int, int] | None]]
+#: What a check loads: the staged rows (one frame, or consecutive parts of whole files, read one
+#: at a time, for runs too big for one frame), the date to judge them as of, and the row-count
+#: bounds (`quality_checks.volume_bounds` of previous DELTA nights; None for a FULL refresh or too
+#: little history; only with a single part).
+QualityLoad = Callable[
+    [AssetCheckExecutionContext],
+    tuple[pd.DataFrame | Iterable[pd.DataFrame], date, tuple[int, int] | None],
+]
 
 MAX_KEYS_IN_METADATA = 50
 
@@ -112,10 +117,11 @@ def quality_check_for(
         ),
     )
     def _quality(context: AssetCheckExecutionContext) -> AssetCheckResult:
-        from quality_checks.runner import validate  # GX takes seconds to import: only when a check runs
+        from quality_checks.runner import validate_parts  # GX takes seconds to import: only when a check runs
 
-        df, as_of, volume = load(context)
-        report = validate(df, layout, as_of=as_of, volume=volume, max_keys=max_keys)
+        rows, as_of, volume = load(context)
+        parts = [rows] if isinstance(rows, pd.DataFrame) else rows
+        report = validate_parts(parts, layout, as_of=as_of, volume=volume, max_keys=max_keys)
         if report.success:
             context.log.info(report.summary())
         else:

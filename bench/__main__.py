@@ -187,7 +187,10 @@ def bench_pipeline(work: Path) -> dict[str, Any]:
 
 
 def _render_pipeline(p: dict[str, Any]) -> list[str]:
-    stages = list(dict.fromkeys([*p["initial"]["stages"], *p["nightly"]["stages"]]))
+    runs = [("initial run", p["initial"]), ("typical night", p["nightly"])]
+    if "later" in p:
+        runs.append((f"month-end FULL refresh ({', '.join(p['later']['nights'])})", p["later"]))
+    stages = list(dict.fromkeys(s for _, r in runs for s in r["stages"]))
 
     def cell(run: dict[str, Any], stage: str) -> str:
         st = run["stages"].get(stage)
@@ -197,17 +200,25 @@ def _render_pipeline(p: dict[str, Any]) -> list[str]:
         "## The whole pipeline (state tier)",
         "",
         f"`python -m pipelines run` as a scheduler would call it (`python -m bench pipeline`), measured "
-        f"{_measured(p['machine'])}. The initial run loads every drop but the last night's ({p['night']}) into an "
-        "empty warehouse and builds everything; the nightly run then gets that one night's drops. Wall time "
-        "and peak memory are the whole process tree's (sampled from /proc every 0.25 s); per stage, the "
-        "seconds its steps took (Dagster's event log) and the peak memory seen while they ran. "
+        f"{_measured(p['machine'])}. The initial run loads every drop before {p['night']} into an empty "
+        f"warehouse and builds everything; the typical night then gets the DELTA drops of {p['night']} "
+        "(the last night on which no system sent a FULL extract)"
+        + (
+            "; the last run gets the nights after it, which end on the month-end FULL refresh of every system"
+            if "later" in p
+            else ""
+        )
+        + ". Wall time and peak memory are the whole process tree's (sampled from /proc every 0.25 s); per "
+        "stage, the seconds its steps took (Dagster's event log; the steps run one at a time) and the peak "
+        "memory seen while they ran. The wall time also holds the CLI's planning and Dagster's start-up. "
         f"Warehouse on disk afterwards: {p['warehouse_gb']} GB.",
         "",
-        "| stage | initial run | typical night |",
-        "|---|---|---|",
-        f"| **whole run** | **{p['initial']['wall_s']} s, {p['initial']['peak_rss_gb']} GB** "
-        f"| **{p['nightly']['wall_s']} s, {p['nightly']['peak_rss_gb']} GB** |",
-        *[f"| {s} | {cell(p['initial'], s)} | {cell(p['nightly'], s)} |" for s in stages],
+        "| stage | " + " | ".join(name for name, _ in runs) + " |",
+        "|---|" + "---|" * len(runs),
+        "| **whole run** | "
+        + " | ".join(f"**{r['wall_s']} s, {r['peak_rss_gb']} GB**" for _, r in runs)
+        + " |",
+        *["| " + s + " | " + " | ".join(cell(r, s) for _, r in runs) + " |" for s in stages],
         "",
     ]
 

@@ -1,5 +1,6 @@
 """The whole pipeline on the state tier, as the team runs it: the initial load of every drop, then
-one typical night (the last night's drops arriving on their own).
+one typical night (the last night on which every system sent a DELTA, arriving on its own), then
+the nights after it (the generated data ends on a month-end FULL refresh of every system).
 
     python -m bench.pipeline LANDING WORK
 
@@ -60,10 +61,10 @@ def _tree_rss_kb(pid: int) -> int:
 
 
 def _stage(step_key: str) -> str:
+    if step_key.endswith(("_quality", "_verified")):  # the asset checks' own steps
+        return "quality checks"
     if step_key.startswith("staging__") and step_key != "staging__person_records":
         return "ingest"
-    if step_key.endswith("_quality") or "check" in step_key:
-        return "quality checks"
     return STAGES.get(step_key, step_key)
 
 
@@ -128,32 +129,48 @@ def _stage_times(home: Path, since: float) -> dict[str, dict[str, float]]:
     return dict(stages)
 
 
-def split_landing(landing: Path, initial: Path, night: Path) -> str:
-    """Hard-link the landing zone into `initial` (every drop but the last nightly one of each
-    system) and `night` (those last drops); returns the night's date."""
+def _full_nights(landing: Path) -> set[str]:
+    """Nights on which some system sent a FULL extract (the month-end refresh), from the verified
+    drops' extract types."""
+    from sources.landing import ExtractType, discover_drops
+
+    return {
+        d.name for d in discover_drops(landing) if any(f.extract_type is ExtractType.FULL for f in d.files)
+    }
+
+
+def split_landing(landing: Path, work: Path) -> tuple[str, list[Path]]:
+    """Hard-link the landing zone into consecutive deliveries: `initial` (every drop before the
+    last night on which every system sent a DELTA), that `night`, and `later` (the nights after
+    it, the month-end FULL refresh if the data ends on one). Returns the night's name and the
+    delivery directories, in order."""
     nightly = [d for d in landing.iterdir() if d.is_dir() and d.name != "ui_wages"]
-    last = max(max(p.name for p in s.iterdir() if p.is_dir()) for s in nightly)
-    for target in (initial, night):
+    nights = sorted({p.name for s in nightly for p in s.iterdir() if p.is_dir()})
+    full = _full_nights(landing)
+    night = max(n for n in nights if n not in full)
+    parts = {name: work / name for name in ("initial", "night", "later")}
+    for target in parts.values():
         if target.exists():
             shutil.rmtree(target)
+        target.mkdir(parents=True)
     for system in landing.iterdir():
         for drop in system.iterdir():
-            dest = (
-                (night if drop.name == last and system.name != "ui_wages" else initial)
-                / system.name
-                / drop.name
-            )
+            if system.name == "ui_wages" or drop.name < night:
+                part = "initial"
+            else:
+                part = "night" if drop.name == night else "later"
+            dest = parts[part] / system.name / drop.name
             dest.mkdir(parents=True)
             for f in drop.iterdir():
                 os.link(f, dest / f.name)
-    return last
+    return night, [parts["initial"], parts["night"], parts["later"]]
 
 
-def add_night(initial: Path, night: Path) -> None:
-    """The night's drops arrive in the landing zone the initial run read."""
-    for system in night.iterdir():
+def add_delivery(zone: Path, delivery: Path) -> None:
+    """A delivery's drops arrive in the landing zone the earlier runs read."""
+    for system in delivery.iterdir():
         for drop in system.iterdir():
-            dest = initial / system.name / drop.name
+            dest = zone / system.name / drop.name
             dest.mkdir(parents=True)
             for f in drop.iterdir():
                 os.link(f, dest / f.name)
@@ -163,25 +180,26 @@ def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     landing, work = Path(args[0]), Path(args[1])
     work.mkdir(parents=True, exist_ok=True)
-    zone, night = work / "landing", work / "night"
-    last = split_landing(landing, zone, night)
-    warehouse, home = work / "warehouse", work / "dagster_home"
-    for d in (warehouse, home):
+    night, (initial, tonight, later) = split_landing(landing, work / "deliveries")
+    zone, warehouse, home = work / "landing", work / "warehouse", work / "dagster_home"
+    for d in (zone, warehouse, home):
         if d.exists():
             shutil.rmtree(d)
     home.mkdir(parents=True)
-    print(f"initial load of every drop before {last} ...", file=sys.stderr, flush=True)
-    initial = run_pipeline(zone, warehouse, home)
-    add_night(zone, night)
-    print(f"one night: the drops of {last} ...", file=sys.stderr, flush=True)
-    nightly = run_pipeline(zone, warehouse, home)
+    zone.mkdir()
+    add_delivery(zone, initial)
+    print(f"initial load of every drop before {night} ...", file=sys.stderr, flush=True)
+    results: dict[str, Any] = {"night": night, "initial": run_pipeline(zone, warehouse, home)}
+    add_delivery(zone, tonight)
+    print(f"one night: the DELTA drops of {night} ...", file=sys.stderr, flush=True)
+    results["nightly"] = run_pipeline(zone, warehouse, home)
+    later_nights = sorted({d.name for s in later.iterdir() for d in s.iterdir()})
+    if later_nights:
+        add_delivery(zone, later)
+        print(f"the nights after it ({', '.join(later_nights)}) ...", file=sys.stderr, flush=True)
+        results["later"] = {"nights": later_nights, **run_pipeline(zone, warehouse, home)}
     size = sum(p.stat().st_size for p in warehouse.rglob("*") if p.is_file() and not p.is_symlink())
-    print(
-        json.dumps(
-            {"night": last, "initial": initial, "nightly": nightly, "warehouse_gb": round(size / 1024**3, 2)},
-            indent=2,
-        )
-    )
+    print(json.dumps({**results, "warehouse_gb": round(size / 1024**3, 2)}, indent=2))
     return 0
 
 

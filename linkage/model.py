@@ -978,12 +978,15 @@ def _hashed_blocking_sql(
         where = [f'l."{uid}" < r."{uid}"']
         if i:
             where.append("NOT (" + " OR ".join(f"coalesce({c}, false)" for c in conditions[:i]) + ")")
-        if dirty:
-            where.append(f'(l."{DIRTY}" OR r."{DIRTY}")')
-        selects.append(
-            f'SELECT \'{i}\' AS match_key, l."{uid}" AS join_key_l, r."{uid}" AS join_key_r '
-            f"FROM __ww_block_keys AS l JOIN __ww_block_keys AS r ON {cond} WHERE {' AND '.join(where)}"
-        )
+        # dirty: two disjoint branches, each filtering one side alone, so the filter reaches that
+        # side's scan and the join probes only tonight's records (`l OR r` would join everything)
+        branches = [[f'l."{DIRTY}"'], [f'r."{DIRTY}"', f'NOT l."{DIRTY}"']] if dirty else [[]]
+        for branch in branches:
+            selects.append(
+                f'SELECT \'{i}\' AS match_key, l."{uid}" AS join_key_l, r."{uid}" AS join_key_r '
+                f"FROM __ww_block_keys AS l JOIN __ww_block_keys AS r ON {cond} "
+                f"WHERE {' AND '.join([*where, *branch])}"
+            )
     return " UNION ALL ".join(selects)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pipelines.settings import Settings
 from sources.landing import discover_drops
 from sources.layout import load_layouts
-from warehouse.ingest import connect, ensure_schema, pending_drops
+from warehouse.ingest import connect, ensure_schema, pending_drops, verification_memo
 
 NIGHTLY_JOB = "nightly_job"
 QUARTERLY_JOB = "quarterly_job"
@@ -45,7 +45,8 @@ def plan_runs(settings: Settings, *, always_nightly: bool = True) -> list[Planne
     """
     layouts = load_layouts()
     period = {s.system: s.period for s in layouts}
-    drops = [d for d in discover_drops(settings.landing, layouts=layouts) if d.system in period]
+    memo = verification_memo(settings.warehouse)
+    drops = [d for d in discover_drops(settings.landing, layouts=layouts, memo=memo) if d.system in period]
     con = connect(settings.warehouse)
     try:
         ensure_schema(con, layouts)

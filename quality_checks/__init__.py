@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from quality_checks.volume import volume_bounds
 
 if TYPE_CHECKING:
-    from quality_checks.runner import ExpectationResult, ValidationReport, validate
+    from quality_checks.runner import ExpectationResult, ValidationReport, validate, validate_parts
     from quality_checks.suites import (
         CROSS_FIELD_RULES,
         METADATA_COLUMNS,
@@ -34,6 +34,7 @@ _LAZY = {
     "ExpectationResult": "quality_checks.runner",
     "ValidationReport": "quality_checks.runner",
     "validate": "quality_checks.runner",
+    "validate_parts": "quality_checks.runner",
     "CROSS_FIELD_RULES": "quality_checks.suites",
     "METADATA_COLUMNS": "quality_checks.suites",
     "FieldOrder": "quality_checks.suites",
@@ -50,6 +51,7 @@ __all__ = [
     "build_suite",
     "staged_columns",
     "validate",
+    "validate_parts",
     "volume_bounds",
 ]
 

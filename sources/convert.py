@@ -48,6 +48,31 @@ def format_regex(fmt: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(out) + "$")
 
 
+class Values:
+    """One column's delivered values as its distinct stripped strings and a code per row.
+
+    Every check and conversion runs once per distinct value and is then spread to the rows by
+    the codes: a batch of 21 M wage rows holds a few hundred distinct years, quarters and codes,
+    and dates repeat a great deal, so the per-value Python work is paid once per value.
+    """
+
+    def __init__(self, column: pd.Series) -> None:
+        codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+        stripped = [str(u).strip() for u in uniques]
+        self.uniques = np.asarray([*stripped, ""], dtype=object)  # the last one stands for missing
+        self.codes = np.where(codes < 0, len(stripped), codes)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, i: int) -> str:
+        return str(self.uniques[self.codes[i]])
+
+    def rows(self, per_value: np.ndarray) -> np.ndarray:
+        """A per-distinct-value result spread to the rows."""
+        return per_value[self.codes]
+
+
 class Problems:
     """Per-row problems of a batch, collected field by field; the first one names the kind."""
 
@@ -56,10 +81,10 @@ class Problems:
         self.reason = np.full(n, "", dtype=object)
         self.field = np.full(n, "", dtype=object)
 
-    def add(self, mask: Mask, kind: str, f: Field, message: str, values: np.ndarray | None = None) -> None:
+    def add(self, mask: Mask, kind: str, f: Field, message: str, values: Values | None = None) -> None:
         """Flag the masked rows; `message` may hold `{value}`, filled in for flagged rows only."""
         for i in np.flatnonzero(mask):
-            text = message.replace("{value}", _quoted(values[i])) if values is not None else message
+            text = message.replace("{value}", _quoted(values[int(i)])) if values is not None else message
             if self.kind[i]:
                 self.reason[i] = f"{self.reason[i]}; {text}"
             else:
@@ -74,33 +99,28 @@ def _quoted(value: object) -> str:
     return "'" + str(value)[:40] + "'"
 
 
-def _strings(column: pd.Series) -> np.ndarray:
-    """The delivered values as stripped strings ('' for missing)."""
-    return np.asarray(column.where(column.notna(), "").astype(str).str.strip().to_numpy(), dtype=object)
-
-
 def _or_none(values: np.ndarray, keep: Mask) -> np.ndarray:
     out = np.full(len(values), None, dtype=object)
     out[keep] = values[keep]
     return out
 
 
-def _dates(values: np.ndarray, f: Field) -> tuple[pd.Series, Mask]:
-    """Parsed dates/timestamps and a mask of values present but unreadable."""
+def _dates(values: np.ndarray, f: Field) -> tuple[np.ndarray, Mask]:
+    """Parsed dates/timestamps and a mask of values present but unreadable (per distinct value)."""
     fmt = f.format or ""
     present = (values != "") & ~np.isin(values, list(f.null_values))
     text = pd.Series(values, dtype=object)
     shaped = np.asarray(text.str.match(format_regex(fmt).pattern).to_numpy(), dtype=bool)
     parsed = pd.to_datetime(pd.Series(_or_none(values, present & shaped)), format=fmt, errors="coerce")
     bad = present & np.asarray(parsed.isna().to_numpy(), dtype=bool)
-    return (parsed.dt.normalize() if f.type == "date" else parsed), bad
+    return (parsed.dt.normalize() if f.type == "date" else parsed).to_numpy(), bad
 
 
-def _numbers(values: np.ndarray, f: Field, blank: Mask) -> tuple[pd.Series, Mask, Mask]:
+def _numbers(values: np.ndarray, f: Field, blank: Mask) -> tuple[np.ndarray, Mask, Mask]:
     """Numbers (implied decimals applied), a mask of non-numbers and one of values out of range."""
     pattern = r"^-?\d+$" if f.type in ("amount", "integer") else r"^-?\d+(?:\.\d+)?$"
     ok = np.asarray(pd.Series(values, dtype=object).str.match(pattern).to_numpy(), dtype=bool)
-    num = pd.to_numeric(pd.Series(_or_none(values, ok & ~blank)), errors="coerce")
+    num = pd.to_numeric(pd.Series(_or_none(values, ok & ~blank)), errors="coerce").astype(float)
     if f.implied_decimals:
         num = num / (10**f.implied_decimals)
     out_of_range = np.zeros(len(values), dtype=bool)
@@ -108,14 +128,13 @@ def _numbers(values: np.ndarray, f: Field, blank: Mask) -> tuple[pd.Series, Mask
         out_of_range |= np.asarray((num < f.min).to_numpy(), dtype=bool)
     if f.max is not None:
         out_of_range |= np.asarray((num > f.max).to_numpy(), dtype=bool)
-    return num, ~blank & ~ok, out_of_range
+    return num.to_numpy(dtype=float), ~blank & ~ok, out_of_range
 
 
 def _map_codes(values: np.ndarray, codes: dict[str, str], sep: str | None) -> np.ndarray:
     """Canonical codes; None where a value (or, for a list, any part of it) is outside the set."""
     if sep is None:
-        mapped = np.asarray(pd.Series(values, dtype=object).map(codes).to_numpy(), dtype=object)
-        return _or_none(mapped, ~np.asarray(pd.isna(mapped), dtype=bool))
+        return np.asarray([codes.get(v) for v in values], dtype=object)
     out = []
     for v in values:
         got = [codes.get(p.strip()) for p in v.split(sep) if p.strip()]
@@ -123,27 +142,31 @@ def _map_codes(values: np.ndarray, codes: dict[str, str], sep: str | None) -> np
     return np.asarray(out, dtype=object)
 
 
-def _convert_field(f: Field, v: np.ndarray, out: dict[str, object], probs: Problems) -> None:
-    blank = np.asarray(v == "", dtype=bool)
+def _convert_field(f: Field, col: Values, out: dict[str, object], probs: Problems) -> None:
+    """Check and type one field: the work is done on its distinct values, then spread to the rows."""
+    v = col.uniques
+    blank_v = np.asarray(v == "", dtype=bool)
+    blank = col.rows(blank_v)
     label = f.label
     if f.type == "key":
         probs.add(blank, "missing_key", f, f"{label} is blank: the row has no key")
-        out[f.name] = _or_none(v, ~blank)
+        out[f.name] = col.rows(_or_none(v, ~blank_v))
         return
     if f.required:
         probs.add(blank, "missing_value", f, f"{label} is blank and required")
     if f.type in ("text", "name", "ssn", "zip", "phone", "email"):
-        out[f.name] = _or_none(v, ~blank)
+        out[f.name] = col.rows(_or_none(v, ~blank_v))
     elif f.type in ("code", "flag", "codes"):
         mapped = _map_codes(v, f.codes or {}, f.separator or ";" if f.type == "codes" else None)
-        unknown = ~blank & np.asarray(pd.isna(mapped), dtype=bool)
+        unknown_v = ~blank_v & np.asarray(pd.isna(mapped), dtype=bool)
+        unknown = col.rows(unknown_v)
         if f.identity:
             out[f"{f.name}__invalid"] = unknown
-            out[f"{f.name}__raw"] = _or_none(v, ~blank)
+            out[f"{f.name}__raw"] = col.rows(_or_none(v, ~blank_v))
         else:
             allowed = ", ".join(sorted(f.codes or {}))
-            probs.add(unknown, "bad_code", f, f"{label} {{value}} is not one of {allowed}", v)
-        kept = _or_none(mapped, ~blank & ~unknown)
+            probs.add(unknown, "bad_code", f, f"{label} {{value}} is not one of {allowed}", col)
+        kept = col.rows(_or_none(mapped, ~blank_v & ~unknown_v))
         if f.type == "flag":
             flags = pd.array(kept == "true", dtype="boolean")
             flags[pd.isna(kept)] = pd.NA
@@ -151,21 +174,24 @@ def _convert_field(f: Field, v: np.ndarray, out: dict[str, object], probs: Probl
         else:
             out[f.name] = kept
     elif f.type in ("date", "timestamp"):
-        parsed, bad = _dates(v, f)
+        parsed, bad_v = _dates(v, f)
+        bad = col.rows(bad_v)
         if f.identity:
             out[f"{f.name}__invalid"] = bad
-            out[f"{f.name}__raw"] = _or_none(v, ~blank)
+            out[f"{f.name}__raw"] = col.rows(_or_none(v, ~blank_v))
         else:
             probs.add(
-                bad, "bad_date", f, f"{label} {{value}} is not a valid {f.type} in the format {f.format}", v
+                bad, "bad_date", f, f"{label} {{value}} is not a valid {f.type} in the format {f.format}", col
             )
-        out[f.name] = parsed.to_numpy()
+        out[f.name] = col.rows(parsed)
     elif f.type in ("amount", "decimal", "integer"):
-        num, not_number, out_of_range = _numbers(v, f, blank)
-        probs.add(not_number, "bad_amount", f, f"{label} {{value}} is not a number", v)
+        num_v, not_number_v, out_of_range_v = _numbers(v, f, blank_v)
+        not_number, out_of_range = col.rows(not_number_v), col.rows(out_of_range_v)
+        num = col.rows(num_v)
+        probs.add(not_number, "bad_amount", f, f"{label} {{value}} is not a number", col)
         bounds = f"{f.min if f.min is not None else '-inf'}..{f.max if f.max is not None else 'inf'}"
-        probs.add(out_of_range & ~not_number, "bad_amount", f, f"{label} {{value}} is outside {bounds}", v)
-        out[f.name] = num.round().astype("Int64") if f.type == "integer" else num.astype(float).to_numpy()
+        probs.add(out_of_range & ~not_number, "bad_amount", f, f"{label} {{value}} is outside {bounds}", col)
+        out[f.name] = pd.Series(num).round().astype("Int64").array if f.type == "integer" else num
     else:
         raise ValueError(f"{f.name}: no conversion for type {f.type}")
 
@@ -185,7 +211,7 @@ def convert(parsed: ParsedFile | list[ParsedFile]) -> tuple[pd.DataFrame, list[R
     out: dict[str, object] = {"_file": raw["_file"].to_numpy(), "_line": raw["_line"].to_numpy()}
     for f in layout.fields:
         if f.type != "const":
-            _convert_field(f, _strings(raw[f.name]), out, probs)
+            _convert_field(f, Values(raw[f.name]), out, probs)
     typed = pd.DataFrame(out)
     bad = probs.bad
     lines = raw["_line"].to_numpy()

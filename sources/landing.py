@@ -43,6 +43,11 @@ rejected), and every name a plain one: no `.`/`..`, NUL, path separator, hidden 
 control character; drop directories match `<YYYYMMDD>` / `<YYYY>Q<n>` whole, in ASCII digits.
 Reasons quote a bad name with `repr`, so no name can forge lines in a log or the inventory.
 
+Verifying reads every byte (digests, trailers, control totals). A nightly run would re-read
+the whole landing history each time, so callers may pass a `VerificationMemo`: the verdict of a
+file whose size, modification and change times and inode (and those of its control file) and
+layout are unchanged is taken from the memo; any change to any of them verifies it again.
+
 No Dagster here: `assets.landing` wraps this module, the sensor uses `complete_drops`.
 """
 
@@ -51,9 +56,11 @@ from __future__ import annotations
 import codecs
 import functools
 import hashlib
+import json
 import operator
 import os
 import re
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -76,6 +83,7 @@ __all__ = [
     "FixedWidthSummary",
     "LandingZoneError",
     "Status",
+    "VerificationMemo",
     "complete_drops",
     "count_delimited_records",
     "discover_drops",
@@ -750,6 +758,108 @@ def _check_control(
     found.extract_date = found.extract_date or ctl.extract_date
 
 
+MEMO_VERSION = 1
+
+
+def _signature(path: Path | None) -> list[int] | None:
+    """What changes when a file does: size, modification and change times, inode."""
+    if path is None:
+        return None
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def _layout_digest(system: SystemLayout, layout: FileLayout) -> str:
+    text = f"{MEMO_VERSION}|{system.system}|{system.period}|{layout!r}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class VerificationMemo:
+    """Verdicts of files verified before, kept in a JSON file (0600) between runs.
+
+    An entry is used only while the file, its control file and its layout are exactly as they
+    were; a file changed in place, re-delivered or replaced (even with the same modification
+    time: the change time and inode move) is verified again. Holds no row data: digests,
+    counts, dates and the reasons of rejections.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.entries: dict[str, dict[str, object]] = {}
+        self.seen: set[str] = set()
+        self.changed = False
+        self._digests: dict[tuple[int, int], tuple[SystemLayout, FileLayout, str]] = {}
+        if path is not None and path.is_file():
+            try:
+                loaded = json.loads(path.read_text())
+            except (OSError, ValueError):
+                loaded = {}  # an unreadable memo costs one full verification, nothing else
+            if isinstance(loaded, dict) and loaded.get("version") == MEMO_VERSION:
+                self.entries = dict(loaded.get("files") or {})
+
+    def verify(
+        self, system: SystemLayout, period: str, path: Path, layout: FileLayout, control: Path | None
+    ) -> DeliveredFile:
+        key = str(path)
+        self.seen.add(key)
+        sig = {
+            "file": _signature(path),
+            "control": _signature(control),
+            "layout": _layout_digest(system, layout),
+        }
+        entry = self.entries.get(key)
+        if entry is not None and entry.get("sig") == sig:
+            v = dict(entry["verdict"])  # type: ignore[call-overload]
+            return DeliveredFile(
+                system=system.system,
+                drop=period,
+                name=path.name,
+                path=path,
+                status=Status(v["status"]),
+                reason=v["reason"],
+                file_type=v["file_type"],
+                extract_type=ExtractType(v["extract_type"]) if v["extract_type"] else None,
+                extract_date=date.fromisoformat(v["extract_date"]) if v["extract_date"] else None,
+                records=v["records"],
+                sha256=v["sha256"],
+            )
+        found = _verify_file(system, period, path, layout, control)
+        self.entries[key] = {
+            "sig": sig,
+            "verdict": {
+                "status": found.status.value,
+                "reason": found.reason,
+                "file_type": found.file_type,
+                "extract_type": found.extract_type.value if found.extract_type else None,
+                "extract_date": found.extract_date.isoformat() if found.extract_date else None,
+                "records": found.records,
+                "sha256": found.sha256,
+            },
+        }
+        self.changed = True
+        return found
+
+    def save(self) -> None:
+        """Write the memo atomically (owner-only), if anything was verified anew; files no longer
+        in the landing zone are forgotten."""
+        gone = set(self.entries) - self.seen
+        for key in gone:
+            del self.entries[key]
+        if self.path is None or not (self.changed or gone):
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".verified-", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w") as out:
+                json.dump({"version": MEMO_VERSION, "files": self.entries}, out)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.changed = False
+
+
 def _verify_file(
     system: SystemLayout, period: str, path: Path, layout: FileLayout, control: Path | None
 ) -> DeliveredFile:
@@ -867,7 +977,9 @@ def _drop_verdict(system: str, name: str, path: Path, files: Sequence[DeliveredF
     return Drop(system, name, path, Status.REJECTED, held, reason)
 
 
-def _verify_drop_dir(root: Path, system: SystemLayout, drop_dir: Path) -> Drop:
+def _verify_drop_dir(
+    root: Path, system: SystemLayout, drop_dir: Path, memo: VerificationMemo | None = None
+) -> Drop:
     sys_name = system.system
     name = drop_dir.name
     problem = _escape_problem(drop_dir, root)
@@ -898,7 +1010,8 @@ def _verify_drop_dir(root: Path, system: SystemLayout, drop_dir: Path) -> Drop:
             control = by_name.get(entry.name + CONTROL_SUFFIX) if spec.control_file else None
             if control is not None and (_escape_problem(control, root) is not None or not control.is_file()):
                 control = None  # reported on its own below
-            files.append(_verify_file(system, name, entry, spec, control))
+            verify = memo.verify if memo is not None else _verify_file
+            files.append(verify(system, name, entry, spec, control))
             continue
         if entry.name.endswith(CONTROL_SUFFIX):
             data_name = entry.name[: -len(CONTROL_SUFFIX)]
@@ -941,8 +1054,15 @@ def _require_root(landing_root: Path) -> Path:
     return root.resolve()
 
 
-def discover_drops(landing_root: Path | str, layouts: Sequence[SystemLayout] | None = None) -> list[Drop]:
+def discover_drops(
+    landing_root: Path | str,
+    layouts: Sequence[SystemLayout] | None = None,
+    memo: VerificationMemo | None = None,
+) -> list[Drop]:
     """Every drop in the landing zone, verified, ordered by system (layout order) then period.
+
+    With a `memo`, files unchanged since they were verified are not read again; the memo is
+    saved before returning.
 
     Entries that are not drops (a directory no layout describes, a file outside a drop
     directory, a symlink leading out of the landing root) come back as REJECTED drops naming the
@@ -967,8 +1087,11 @@ def discover_drops(landing_root: Path | str, layouts: Sequence[SystemLayout] | N
             drops.append(Drop(entry.name, "", entry, Status.REJECTED, (), f"{_shown(entry)}: {problem}"))
             continue
         for drop_dir in sorted(entry.iterdir(), key=lambda p: p.name):
-            drops.append(_verify_drop_dir(root, system, drop_dir))
+            drops.append(_verify_drop_dir(root, system, drop_dir, memo))
     drops.sort(key=lambda d: (catalog.order(d.system), d.system, d.name))
+    if memo is not None:
+        memo.save()
+        memo.seen.clear()
     return drops
 
 

@@ -683,3 +683,38 @@ def test_a_layout_verification_cannot_use_is_refused(landing: Path, tmp_path: Pa
     layout_dir = copy_layouts(tmp_path / "layouts", {"tanf.yaml": monthly})
     with pytest.raises(LayoutError, match="period 'monthly' is not daily or quarterly"):
         discover_drops(landing, layouts=load_layouts(layout_dir))  # the loader refuses it already
+
+
+# ------------------------------------------------------------------------------ verification memo
+
+
+def test_memo_skips_unchanged_files_and_reverifies_a_changed_one(
+    landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sources.landing as sl
+
+    memo_path = tmp_path / "memo" / "verified.json"
+    first = discover_drops(landing, memo=sl.VerificationMemo(memo_path))
+    assert first == discover_drops(landing)  # the same verdicts as without a memo
+    assert oct(memo_path.stat().st_mode & 0o777) == "0o600"
+    verified: list[str] = []
+    real = sl._verify_file
+
+    def counting(system, period, path, layout, control):  # type: ignore[no-untyped-def]
+        verified.append(path.name)
+        return real(system, period, path, layout, control)
+
+    monkeypatch.setattr(sl, "_verify_file", counting)
+    assert discover_drops(landing, memo=sl.VerificationMemo(memo_path)) == first
+    assert verified == []  # nothing read again
+    # changed in place with its modification time put back: verified again, and the change caught
+    path = landing / "wp" / "20240301" / "wp_services_20240301.csv"
+    st = path.stat()
+    path.write_bytes(path.read_bytes().replace(b"Sioux City", b"Sioux Falls"))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    again = discover_drops(landing, memo=sl.VerificationMemo(memo_path))
+    assert verified == [path.name]
+    bad = _file({d.key: d for d in again}["wp/20240301"], path.name)
+    assert bad.status is Status.REJECTED and "sha256 mismatch" in (bad.reason or "")
+    # no row data in the memo: digests, counts and reasons only
+    assert "Sioux" not in memo_path.read_text()

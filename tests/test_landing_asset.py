@@ -51,7 +51,8 @@ def test_inventory_of_the_samples(landing: Path, tmp_path: Path) -> None:
     }
     services = next(r for r in rows if r["file"] == "wp_services_20240301.csv")
     assert services["records"] == 3 and services["extract_type"] == "DELTA" and len(services["sha256"]) == 64
-    assert list(path.parent.iterdir()) == [path]  # the temporary file was renamed, none left behind
+    # the temporary files were renamed, none left behind (beside it: the verification memo)
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name, "verified_files.json"]
 
     (materialization,) = result.asset_materializations_for_node("landing_inventory")
     meta = materialization.metadata
@@ -111,7 +112,10 @@ def test_rerun_replaces_the_inventory(landing: Path, tmp_path: Path) -> None:
     assert len(rows) == 12
     cases = next(r for r in rows if r["file"] == "VR_CASES_20240301.TXT")
     assert cases["status"] == "REJECTED" and "no control file" in cases["reason"]
-    assert sorted(p.name for p in (warehouse / "inventory").iterdir()) == ["landing_inventory.parquet"]
+    assert sorted(p.name for p in (warehouse / "inventory").iterdir()) == [
+        "landing_inventory.parquet",
+        "verified_files.json",
+    ]
 
 
 def test_a_system_without_a_layout_fails_the_check(landing: Path, tmp_path: Path) -> None:

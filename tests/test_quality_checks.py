@@ -546,3 +546,46 @@ def test_volume_bounds_do_not_fire_on_the_synthetic_state(generated_state: Path)
             if (b := volume_bounds(counts[:i])) is not None and not _inside(n, b)
         ]
         assert alarms == [], file_type
+
+
+# --------------------------------------------------------------------------- a big run, a part at a time
+
+
+def test_parts_of_whole_files_report_like_one_frame() -> None:
+    """A catch-up is validated a few files at a time: the merged report equals one validation."""
+    from quality_checks import validate_parts
+
+    df = _frame("wp_services", 60)
+    df["_file"] = ["wp_services_20250628.csv"] * 20 + ["wp_services_20250629.csv"] * 25 + [FILE_NAME] * 15
+    df.loc[4, "service_date"] = pd.NaT  # first part
+    df.loc[30, "service_code"] = None  # second part
+    df.loc[50, "service_date"] = pd.NaT  # third part
+    df.loc[52, ["service_id", "last_updated"]] = df.loc[51, ["service_id", "last_updated"]].to_numpy()
+    df.loc[25, ["service_id", "last_updated"]] = df.loc[3, ["service_id", "last_updated"]].to_numpy()
+    whole = _validate(df, "wp_services", max_keys=None)
+    parts = [df.iloc[:20], df.iloc[20:45], df.iloc[45:]]
+    merged = validate_parts(parts, _layout("wp_services"), as_of=AS_OF, max_keys=None)
+    assert not whole.success and merged == whole
+    assert merged.failing_positions() == (4, 30, 50, 51, 52)
+    capped = validate_parts(parts, _layout("wp_services"), as_of=AS_OF, max_keys=1)
+    assert capped.result("service_date not null").failing_keys == [_key(df, 4, "service_id")]
+    assert capped.result("service_date not null").unexpected_count == 2
+    with pytest.raises(ValueError, match="volume"):
+        validate_parts(parts, _layout("wp_services"), as_of=AS_OF, volume=(10, 100))
+
+
+def test_microsecond_dates_validate_like_nanosecond_ones() -> None:
+    """DuckDB hands out datetime64[us]; the check converts them (GX is vectorised only for ns)."""
+    df = _frame("wp_services", 30)
+    df.loc[3, "service_date"] = pd.Timestamp("1985-01-01")  # before the plausible range
+    ns = _validate(df, "wp_services", max_keys=None)
+    us = df.copy()
+    for c in us.columns:
+        if pd.api.types.is_datetime64_dtype(us[c].dtype):
+            us[c] = us[c].astype("datetime64[us]")
+    us.loc[7, "service_date"] = np.datetime64("2999-05-01", "us")  # beyond nanoseconds' range
+    report = _validate(us, "wp_services", max_keys=None)
+    name = "service_date between 1990-01-01 and " + (AS_OF + timedelta(days=400)).isoformat()
+    assert report.result(name).failing_positions == (3, 7)
+    assert [r.expectation for r in ns.failed] == [r.expectation for r in report.failed]
+    assert us["service_date"].dtype == "datetime64[us]"  # the caller's frame is untouched

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from sources.convert import convert
-from sources.landing import DeliveredFile, Drop, Status, discover_drops
+from sources.landing import DeliveredFile, Drop, Status, VerificationMemo, discover_drops
 from sources.layout import FileLayout, SystemLayout, load_layouts
 from sources.readers import ParsedFile, Reject, SchemaDriftError, read_file
 from warehouse.privacy import KeyFileError, RestrictedKey, attach_encrypted, process_config
@@ -587,19 +587,20 @@ def _set_aside_conflicts(
     lines = batch["_line"].to_numpy(dtype=np.int64)
     first_files = first["_file"].to_numpy(dtype=object)
     first_lines = first["_line"].to_numpy(dtype=np.int64)
-    values = batch[content].to_numpy(dtype=object)
-    bad = inside | np.asarray(
-        [(str(f), int(n)) in held for f, n in zip(files, lines, strict=True)], dtype=bool
-    )
+    bad = inside.copy()
+    if held:  # rare: look the held lines up only then (a row-by-row test costs seconds a batch)
+        bad |= np.asarray([(str(f), int(n)) in held for f, n in zip(files, lines, strict=True)], dtype=bool)
     rejects = []
-    for i in np.flatnonzero(bad):
+    flagged = np.flatnonzero(bad)
+    values = batch[content].iloc[flagged].to_numpy(dtype=object)
+    for j, i in enumerate(flagged):
         f, n = str(files[i]), int(lines[i])
         other_file, other_line = held.get((f, n), (str(first_files[i]), int(first_lines[i])))
         reason = (
             f"line {n}: same key and last-updated stamp ({', '.join(vcols)}) as {other_file} line "
             f"{other_line}, but different content: a changed row needs a newer stamp"
         )
-        raw = " | ".join("" if v is None or v is pd.NA or v != v else str(v) for v in values[i])
+        raw = " | ".join("" if v is None or v is pd.NA or v != v else str(v) for v in values[j])
         rejects.append(Reject(n, "conflicting_version", reason, raw, None, f))
     return batch[~bad].reset_index(drop=True), rejects
 
@@ -694,7 +695,7 @@ def ingest(
     wanted = set(systems) if systems is not None else None
     drops = [
         d
-        for d in discover_drops(landing, layouts=layouts)
+        for d in discover_drops(landing, layouts=layouts, memo=verification_memo(warehouse))
         if (wanted is None or d.system in wanted) and (up_to is None or d.name <= up_to)
     ]
     con = connect(warehouse)
@@ -705,6 +706,11 @@ def ingest(
         con.close()
 
 
+def verification_memo(warehouse: Path) -> VerificationMemo:
+    """The verdicts of landing files this warehouse's runs verified (so a night reads only its drops)."""
+    return VerificationMemo(warehouse / "inventory" / "verified_files.json")
+
+
 def audit_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute("SELECT * FROM load_audit ORDER BY load_id").df()
 
@@ -712,11 +718,35 @@ def audit_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 __all__ = ["LoadReport", "connect", "ensure_schema", "ingest", "load_drops", "pending_drops"]
 
 
-def loaded_by_run(con: duckdb.DuckDBPyConnection, file_type: str, run_id: str) -> pd.DataFrame:
-    """The row versions a run stored for a file type."""
+def loaded_by_run(
+    con: duckdb.DuckDBPyConnection, file_type: str, run_id: str, load_ids: Sequence[int] | None = None
+) -> pd.DataFrame:
+    """The row versions a run stored for a file type (of the given loads only, if named)."""
     return con.execute(
-        sql("ingest/loaded_by_run.sql", hist="hist_" + file_type), {"run_id": run_id, "file_type": file_type}
+        sql("ingest/loaded_by_run.sql", hist="hist_" + file_type),
+        {"run_id": run_id, "file_type": file_type, "load_ids": None if load_ids is None else list(load_ids)},
     ).df()
+
+
+def run_load_parts(
+    con: duckdb.DuckDBPyConnection, file_type: str, run_id: str, max_rows: int
+) -> list[list[int]]:
+    """The loads of a run's files of a type, in file order, grouped into parts of at most
+    `max_rows` stored rows (a bigger file is a part of its own)."""
+    rows = con.execute(
+        "SELECT load_id, coalesce(rows_loaded, 0) FROM load_audit WHERE run_id = $1 AND file_type = $2 "
+        "AND status = 'LOADED' ORDER BY file_name, load_id",
+        [run_id, file_type],
+    ).fetchall()
+    parts: list[list[int]] = []
+    size = 0
+    for load_id, n in rows:
+        if not parts or size + int(n) > max_rows:
+            parts.append([])
+            size = 0
+        parts[-1].append(int(load_id))
+        size += int(n)
+    return parts
 
 
 def run_files(
