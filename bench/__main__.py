@@ -98,11 +98,18 @@ def bench_ingest(work: Path, skip_read: bool = False) -> dict[str, Any]:
     previous = json.loads(RESULTS_JSON.read_text()).get("ingest", {}) if RESULTS_JSON.exists() else {}
     if skip_read and previous.get("read"):
         speeds, peak_r = previous["read"], previous["read_peak_rss_gb"]
+        read_machine = previous.get("read_machine") or previous["machine"]
     else:
+        read_machine = machine.describe()
         _, peak_r, _ = run_child([sys.executable, "-m", "bench.ingest", "read", str(landing)], capture=True)
         speeds = json.loads(_LAST_STDOUT[0])
         saved = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
-        saved["ingest"] = {**previous, "read": speeds, "read_peak_rss_gb": round(peak_r, 2)}
+        saved["ingest"] = {
+            **previous,
+            "read": speeds,
+            "read_peak_rss_gb": round(peak_r, 2),
+            "read_machine": read_machine,
+        }
         RESULTS_JSON.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")  # kept if the load fails
     warehouse = work / "warehouse"
     if warehouse.exists():
@@ -114,6 +121,7 @@ def bench_ingest(work: Path, skip_read: bool = False) -> dict[str, Any]:
     return {
         "read": speeds,
         "read_peak_rss_gb": round(peak_r, 2),
+        "read_machine": read_machine,
         "load": load,
         "load_wall_s": round(wall_l, 1),
         "load_peak_rss_gb": round(peak_l, 2),
@@ -373,7 +381,7 @@ def render(results: dict[str, Any]) -> str:
             f"Measured {_measured(m)}, on the state tier above.",
             "",
             "Reading speed: every file of a type read and typed, in batches of ~192 MB as the loader does (`sources.readers` + "
-            f"`sources.convert`), peak {ing['read_peak_rss_gb']} GB.",
+            f"`sources.convert`), peak {ing['read_peak_rss_gb']} GB; measured {_measured(ing.get('read_machine', m))}.",
             "",
             "| file type | files | MB | rows | seconds | rows/s |",
             "|---|---|---|---|---|---|",
