@@ -788,7 +788,6 @@ class VerificationMemo:
         self.entries: dict[str, dict[str, object]] = {}
         self.seen: set[str] = set()
         self.changed = False
-        self._digests: dict[tuple[int, int], tuple[SystemLayout, FileLayout, str]] = {}
         if path is not None and path.is_file():
             try:
                 loaded = json.loads(path.read_text())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -112,15 +113,7 @@ def test_the_catalog_documents_every_column_it_publishes() -> None:
 
 def test_big_tables_are_published_as_hive_partitions(tmp_path: Path) -> None:
     con = _restricted(tmp_path)
-    spec = TableSpec(
-        name="customers",
-        one_row_per="customer",
-        description="test customers",
-        source="customer_demographics",
-        order_by=("customer_id",),
-        columns={"customer_id": "the id", "sex": "M/F/U"},
-        partition_by=("sex",),
-    )
+    spec = dataclasses.replace(PEOPLE, partition_by=("sex",))
     publish_analytics(con, tmp_path, "v1", catalog=(spec,))
     root = tmp_path / PARQUET_LINK / "customers"
     assert sorted(p.name for p in root.iterdir()) == ["sex=F", "sex=M"]

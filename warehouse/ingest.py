@@ -19,8 +19,7 @@ import os
 import secrets
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -34,7 +33,7 @@ from sources.landing import DeliveredFile, Drop, Status, VerificationMemo, disco
 from sources.layout import FileLayout, SystemLayout, load_layouts
 from sources.readers import ParsedFile, Reject, SchemaDriftError, read_file
 from warehouse.privacy import KeyFileError, RestrictedKey, attach_encrypted, process_config
-from warehouse.sql import ident, join_on, registered, sql
+from warehouse.sql import ident, join_on, registered, sql, transaction
 
 T = TypeVar("T")
 RESTRICTED_DB = "restricted.duckdb"
@@ -610,17 +609,6 @@ def _quarter_start(period: str) -> dt.date:
     return dt.date(int(year), 3 * int(q) - 2, 1)
 
 
-@contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
-
-
 def load_drops(
     con: duckdb.DuckDBPyConnection,
     drops: Sequence[Drop],
@@ -643,7 +631,7 @@ def load_drops(
         (a, b) for (a, b, _, _), status in recorded.items() if status in ("LOADED", "SUPERSEDED")
     }
     todo: dict[str, list[_Pending]] = {}
-    with _transaction(con):  # what is decided without reading rows: rejections and duplicates
+    with transaction(con):  # what is decided without reading rows: rejections and duplicates
         for drop in sorted(drops, key=_drop_order):
             files = [f for f in drop.files if f.file_type is not None or drop.status is Status.REJECTED]
             ids = _next_ids(con, len(files))
@@ -670,7 +658,7 @@ def load_drops(
         for batch in _batches(todo[ft]):  # in drop order: the earliest copy of a version is kept
             # one transaction a batch: its rows, set-aside rows and audit records commit together,
             # so the warehouse is always consistent; after a crash the rest is simply still pending
-            with _transaction(con):
+            with transaction(con):
                 _load_type(con, file_layouts[ft], batch, now, report, run_id)
             for p in batch:  # the batch is stored: let its rows go (memory stays one batch deep)
                 p.parsed = None
@@ -738,15 +726,8 @@ def run_load_parts(
         "AND status = 'LOADED' ORDER BY file_name, load_id",
         [run_id, file_type],
     ).fetchall()
-    parts: list[list[int]] = []
-    size = 0
-    for load_id, n in rows:
-        if not parts or size + int(n) > max_rows:
-            parts.append([])
-            size = 0
-        parts[-1].append(int(load_id))
-        size += int(n)
-    return parts
+    parts = batches_by_size(rows, lambda row: int(row[1]), max_rows)
+    return [[int(load_id) for load_id, _ in part] for part in parts]
 
 
 def run_files(
